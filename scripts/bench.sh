@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# make bench: wall time and peak RSS of `stella sbom` (cold: no cache) for
+# debian-app and for the biggest image available, next to the raw work on
+# the same layers (inflate + tar listing, sequential and in parallel across
+# the cores) and next to trivy and syft when they are on PATH. All numbers
+# come from this run; ratios are computed from them.
+#
+# Images: ../shared/testdata/images/debian-app/oci, and BIG (default
+# /work/bench/big/oci, else $XDG_CACHE_HOME/stella-bench/big/oci), built
+# with ../shared/testdata/images/tools/make-big-image.sh when BUILD_BIG=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STELLA=${STELLA:-bin/stella}
+SHARED=${SHARED:-../shared}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/stella-bench
+BIG=${BIG:-}
+if [ -z "$BIG" ]; then
+  for d in /work/bench/big/oci "$CACHE/big/oci"; do [ -f "$d/index.json" ] && BIG=$d && break; done
+fi
+if [ -z "$BIG" ] && [ "${BUILD_BIG:-0}" = 1 ]; then
+  "$SHARED/testdata/images/tools/make-big-image.sh" "$CACHE/big" >&2
+  BIG=$CACHE/big/oci
+fi
+command -v /usr/bin/time >/dev/null || { echo "bench needs GNU time: apt-get install time" >&2; exit 1; }
+nproc=$(nproc)
+
+# measure CMD...: prints "seconds peakKB" of one run.
+measure() {
+  local out
+  out=$(/usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1)
+  echo "$out"
+}
+
+# layer blobs of an OCI layout's (first) image, in manifest order.
+blobs() {
+  python3 - "$1" <<'PY'
+import json, sys, os
+d = sys.argv[1]
+def blob(dg): return os.path.join(d, "blobs", *dg.split(":"))
+m = json.load(open(os.path.join(d, "index.json")))["manifests"][0]
+man = json.load(open(blob(m["digest"])))
+if "manifests" in man:
+    man = json.load(open(blob(man["manifests"][0]["digest"])))
+for l in man["layers"]:
+    print(blob(l["digest"]))
+PY
+}
+
+
+bench_image() {
+  local label=$1 dir=$2
+  local files; files=$(blobs "$dir")
+  local nl; nl=$(echo "$files" | wc -l)
+  local size; size=$(du -cb $files | tail -1 | cut -f1)
+  echo "== $label: $nl layers, $((size / 1000000)) MB compressed"
+  # Warm the page cache so every contender reads from memory.
+  cat $files >/dev/null
+  printf '%s\n' $files > /tmp/stella-bench-files
+  local seq par st
+  seq=$(measure bash -c 'while read -r f; do $(scripts/bench-inflate.sh "$f") "$f" | tar -t >/dev/null; done < /tmp/stella-bench-files')
+  par=$(measure bash -c "xargs -P $nproc -I{} bash -c '\$(scripts/bench-inflate.sh {}) {} | tar -t >/dev/null' < /tmp/stella-bench-files")
+  st=$(measure "$STELLA" sbom --no-cache -f json "oci:$dir")
+  printf '%-34s %8s s %8s MB\n' "inflate+tar -t, one after another" "${seq% *}" "$(( ${seq#* } / 1024 ))"
+  printf '%-34s %8s s %8s MB\n' "inflate+tar -t, $nproc in parallel" "${par% *}" "$(( ${par#* } / 1024 ))"
+  printf '%-34s %8s s %8s MB\n' "stella sbom (cold)" "${st% *}" "$(( ${st#* } / 1024 ))"
+  ratio "stella / parallel inflate" "${st% *}" "${par% *}"
+  ratio "stella / sequential inflate" "${st% *}" "${seq% *}"
+  if command -v trivy >/dev/null; then
+    local tv; tv=$(measure trivy image --quiet --skip-db-update --skip-java-db-update --scanners vuln --list-all-pkgs --format json --cache-dir "$(mktemp -d)" --input "$dir")
+    printf '%-34s %8s s %8s MB\n' "trivy (cold)" "${tv% *}" "$(( ${tv#* } / 1024 ))"
+    ratio "stella / trivy" "${st% *}" "${tv% *}"
+  else
+    echo "trivy: not on PATH"
+  fi
+  if command -v syft >/dev/null; then
+    local sy; sy=$(measure syft -q "oci-dir:$dir" -o cyclonedx-json)
+    printf '%-34s %8s s %8s MB\n' "syft" "${sy% *}" "$(( ${sy#* } / 1024 ))"
+    ratio "stella / syft" "${st% *}" "${sy% *}"
+  else
+    echo "syft: not on PATH"
+  fi
+}
+
+ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { if (b > 0) printf "%-34s %8.2fx\n", l, a / b }'; }
+
+[ -x "$STELLA" ] || { echo "$STELLA missing: run make build" >&2; exit 1; }
+bench_image debian-app "$SHARED/testdata/images/debian-app/oci"
+if [ -n "$BIG" ]; then
+  bench_image "big ($BIG)" "$BIG"
+else
+  echo "== big image: not built (BUILD_BIG=1 make bench builds it, ~6 min, ~4 GB scratch)"
+fi
+if [ -x scripts/bench-feeds.sh ]; then scripts/bench-feeds.sh; fi

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,8 +26,15 @@ import (
 type Result struct {
 	Index  int    // 1-based
 	DiffID string // sha256:…
-	// Files maps a path to what analyzers found in it in this layer.
-	Files map[string]*FileResult
+	// Found holds, per analyzer name, what it found in each path; the
+	// layer cache stores each analyzer's part on its own, so that a new
+	// analyzer version invalidates exactly what that analyzer produced.
+	Found map[string]map[string]*FileResult
+	// Analyzers maps each analyzer that ran (or came from the cache) to its
+	// version.
+	Analyzers map[string]int
+	// Files is the union of Found by path, built by BuildFiles.
+	Files map[string]*FileResult `json:"-"`
 	// Written holds every non-directory path this layer writes (files,
 	// symlinks, hard links); a later layer's entry shadows an earlier one.
 	Written map[string]struct{}
@@ -91,11 +99,16 @@ func Walk(ctx context.Context, b Blob, index int, diffID string, analyzers []ana
 func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyzers []analyze.Analyzer, lim Limits) (*Result, error) {
 	res := &Result{
 		Index: index, DiffID: diffID,
-		Files:     map[string]*FileResult{},
+		Found:     map[string]map[string]*FileResult{},
+		Analyzers: map[string]int{},
 		Written:   map[string]struct{}{},
 		Whiteouts: map[string]struct{}{},
 		Opaques:   map[string]struct{}{},
 		Symlinks:  map[string]string{},
+	}
+	for _, a := range analyzers {
+		res.Analyzers[a.Name()] = a.Version()
+		res.Found[a.Name()] = map[string]*FileResult{}
 	}
 	seen := map[string]byte{} // path -> typeflag, for hard-link and symlink checks
 	tr := tar.NewReader(r)
@@ -111,6 +124,7 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
+			res.BuildFiles()
 			return res, nil
 		}
 		if err != nil {
@@ -157,8 +171,10 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 			res.Written[p] = struct{}{}
 			// The content was streamed with the target; analyzers saw it
 			// there. Copy what they found under the link's path.
-			if fr := res.Files[t]; fr != nil {
-				res.Files[p] = relocate(fr, p)
+			for _, found := range res.Found {
+				if fr := found[t]; fr != nil {
+					found[p] = relocate(fr, p)
+				}
 			}
 			continue
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
@@ -185,15 +201,15 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 			return nil, &EntryError{Entry: h.Name, Err: err}
 		}
 		res.Warnings = append(res.Warnings, fr.warnings...)
-		if fr.FileResult != nil {
-			res.Files[p] = fr.FileResult
+		for name, r := range fr.byAnalyzer {
+			res.Found[name][p] = r
 		}
 	}
 }
 
 type fileOutcome struct {
-	*FileResult
-	warnings []string
+	byAnalyzer map[string]*FileResult
+	warnings   []string
 }
 
 // analyzeFile hands one file to the analyzers that want it. Several
@@ -228,16 +244,39 @@ func analyzeFile(ctx context.Context, r io.Reader, p string, fi fs.FileInfo, siz
 		if ar == nil {
 			continue
 		}
-		if out.FileResult == nil {
-			out.FileResult = &FileResult{}
+		if len(ar.Packages) == 0 && ar.Distro == nil && len(ar.Ownership) == 0 {
+			continue
 		}
-		out.Packages = append(out.Packages, ar.Packages...)
-		if ar.Distro != nil {
-			out.Distro = ar.Distro
+		if out.byAnalyzer == nil {
+			out.byAnalyzer = map[string]*FileResult{}
 		}
-		out.Ownership = append(out.Ownership, ar.Ownership...)
+		out.byAnalyzer[a.Name()] = &FileResult{Packages: ar.Packages, Distro: ar.Distro, Ownership: ar.Ownership}
 	}
 	return out, nil
+}
+
+// BuildFiles builds Files, the union by path of what every analyzer found.
+func (r *Result) BuildFiles() {
+	r.Files = map[string]*FileResult{}
+	names := make([]string, 0, len(r.Found))
+	for n := range r.Found {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for p, fr := range r.Found[n] {
+			u := r.Files[p]
+			if u == nil {
+				u = &FileResult{}
+				r.Files[p] = u
+			}
+			u.Packages = append(u.Packages, fr.Packages...)
+			if fr.Distro != nil {
+				u.Distro = fr.Distro
+			}
+			u.Ownership = append(u.Ownership, fr.Ownership...)
+		}
+	}
 }
 
 func relocate(fr *FileResult, p string) *FileResult {

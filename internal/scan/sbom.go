@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/stella-scan/stella/internal/analyze"
+	"github.com/stella-scan/stella/internal/cache"
 	"github.com/stella-scan/stella/internal/image"
 	"github.com/stella-scan/stella/internal/layer"
 	"github.com/stella-scan/stella/internal/sbom"
@@ -35,6 +36,8 @@ type Options struct {
 	Progress func(done, total int, l *layer.Result)
 	// MaxSBOMSize bounds an input SBOM file.
 	MaxSBOMSize int64
+	// Cache holds per-layer and whole-image results; nil disables caching.
+	Cache cache.Store
 }
 
 // Stats says where the time went.
@@ -44,15 +47,21 @@ type Stats struct {
 	Analyze  time.Duration `json:"analyze"`
 	Assemble time.Duration `json:"assemble"`
 	Warnings []string      `json:"warnings,omitempty"`
+	// ImageCache is true when the whole result came from the image cache.
+	ImageCache bool `json:"imageCache"`
 }
 
 // LayerStats is the cost of one layer.
 type LayerStats struct {
-	Index    int           `json:"index"`
-	DiffID   string        `json:"diffID"`
-	Bytes    int64         `json:"bytes"`
-	Duration time.Duration `json:"duration"`
-	Files    int           `json:"files"`
+	Index  int    `json:"index"`
+	DiffID string `json:"diffID"`
+	// Cache is "hit" (no layer byte read), "partial" (some analyzers
+	// re-ran) or "miss".
+	Cache      string        `json:"cache"`
+	Bytes      int64         `json:"bytes"`      // uncompressed bytes walked
+	Downloaded int64         `json:"downloaded"` // blob bytes read
+	Duration   time.Duration `json:"duration"`
+	Files      int           `json:"files"`
 }
 
 // SBOM opens target and lists every package in it.
@@ -103,6 +112,14 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 	if id, err := o.Image.ConfigName(); err == nil {
 		info.ConfigID = id.String()
 	}
+	as := analyzers(opts)
+	if doc := imageFromCache(ctx, opts.Cache, o.Digest, as); doc != nil {
+		st.ImageCache = true
+		for _, l := range doc.Image.Layers {
+			st.Layers = append(st.Layers, LayerStats{Index: l.Index, DiffID: l.DiffID, Cache: "hit"})
+		}
+		return doc, st, nil
+	}
 	history := nonEmptyHistory(cf)
 	for i, l := range layers {
 		li := sbom.Layer{Index: i + 1, DiffID: cf.RootFS.DiffIDs[i].String()}
@@ -137,7 +154,7 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 		done     int
 		sem      = make(chan struct{}, workers)
 	)
-	as := analyzers(opts)
+	stats := make([]LayerStats, len(layers))
 	for i := range layers {
 		wg.Add(1)
 		go func(i int) {
@@ -147,7 +164,7 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 			if ctx.Err() != nil {
 				return
 			}
-			r, err := walkLayer(ctx, o, layers[i], i+1, info.Layers[i], as, opts.Limits)
+			r, ls, err := cachedWalk(ctx, o, layers[i], i+1, info.Layers[i], as, opts)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -158,6 +175,7 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 				return
 			}
 			results[i] = r
+			stats[i] = ls
 			done++
 			if opts.Progress != nil {
 				opts.Progress(done, len(layers), r)
@@ -169,8 +187,8 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 		return nil, nil, &image.InputError{Input: o.Name, Err: firstErr}
 	}
 	st.Analyze = time.Since(t0)
+	st.Layers = stats
 	for _, r := range results {
-		st.Layers = append(st.Layers, LayerStats{Index: r.Index, DiffID: r.DiffID, Bytes: r.Bytes, Duration: r.Duration, Files: len(r.Files)})
 		st.Warnings = append(st.Warnings, r.Warnings...)
 	}
 	t1 := time.Now()
@@ -179,13 +197,40 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 	doc.Image = info
 	doc.Source = "unpack"
 	st.Assemble = time.Since(t1)
+	imageToCache(ctx, opts.Cache, o.Digest, as, doc)
 	return doc, st, nil
+}
+
+// cachedWalk answers a layer from the cache when every analyzer's entry is
+// there (the blob is never requested), and otherwise walks the layer with
+// the analyzers that missed.
+func cachedWalk(ctx context.Context, o *image.Opened, l v1.Layer, index int, li sbom.Layer, as []analyze.Analyzer, opts Options) (*layer.Result, LayerStats, error) {
+	t0 := time.Now()
+	ls := LayerStats{Index: index, DiffID: li.DiffID, Cache: "miss"}
+	cached, missing := fromCache(ctx, opts.Cache, li.DiffID, as)
+	if cached != nil && len(missing) == 0 {
+		cached.Index = index
+		cached.BuildFiles()
+		ls.Cache, ls.Bytes, ls.Files, ls.Duration = "hit", cached.Bytes, len(cached.Files), time.Since(t0)
+		return cached, ls, nil
+	}
+	if cached != nil {
+		ls.Cache = "partial"
+	}
+	r, downloaded, err := walkLayer(ctx, o, l, index, li, missing, opts.Limits)
+	if err != nil {
+		return nil, ls, err
+	}
+	toCache(ctx, opts.Cache, r, missing)
+	r = combine(cached, r)
+	ls.Bytes, ls.Downloaded, ls.Files, ls.Duration = r.Bytes, downloaded, len(r.Files), time.Since(t0)
+	return r, ls, nil
 }
 
 // walkLayer streams one layer: compressed and verified against its digest
 // where the source has blobs, through the library's uncompressed view for
 // docker archives.
-func walkLayer(ctx context.Context, o *image.Opened, l v1.Layer, index int, li sbom.Layer, as []analyze.Analyzer, lim layer.Limits) (*layer.Result, error) {
+func walkLayer(ctx context.Context, o *image.Opened, l v1.Layer, index int, li sbom.Layer, as []analyze.Analyzer, lim layer.Limits) (*layer.Result, int64, error) {
 	var (
 		rc  io.ReadCloser
 		err error
@@ -200,18 +245,19 @@ func walkLayer(ctx context.Context, o *image.Opened, l v1.Layer, index int, li s
 		rc, err = l.Uncompressed()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("layer %d (%s): %w", index, name, err)
+		return nil, 0, fmt.Errorf("layer %d (%s): %w", index, name, err)
 	}
 	defer rc.Close()
-	b.R = rc
+	cr := &countReader{r: rc}
+	b.R = cr
 	r, err := layer.Walk(ctx, b, index, li.DiffID, as, lim)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return nil, err
+			return nil, cr.n, err
 		}
-		return nil, fmt.Errorf("layer %d (%s): %w", index, name, err)
+		return nil, cr.n, fmt.Errorf("layer %d (%s): %w", index, name, err)
 	}
-	return r, nil
+	return r, cr.n, nil
 }
 
 func nonEmptyHistory(cf *v1.ConfigFile) []string {
@@ -331,4 +377,15 @@ func pickDistro(byPath map[string]*sbom.Distro) *sbom.Distro {
 		return d
 	}
 	return nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	_ "github.com/stella-scan/stella/internal/analyze/all"
+	"github.com/stella-scan/stella/internal/cache"
 	"github.com/stella-scan/stella/internal/image"
 	"github.com/stella-scan/stella/internal/layer"
 	"github.com/stella-scan/stella/internal/scan"
@@ -53,6 +54,13 @@ func (f *sourceFlags) options(cmd *cobra.Command) (scan.Options, error) {
 	o := scan.Options{
 		Image:  image.Options{Platform: f.platform, MaxLayers: f.maxLayers, Insecure: f.insecure},
 		Limits: f.limits,
+	}
+	if !f.noCache {
+		c, err := cache.Open(f.cache, cache.Options{})
+		if err != nil {
+			return scan.Options{}, withCode(exitUsage, fmt.Errorf("--cache: %w", err))
+		}
+		o.Cache = c
 	}
 	if isatty.IsTerminal(os.Stderr.Fd()) && os.Getenv("CI") == "" {
 		o.Progress = func(done, total int, l *layer.Result) {

@@ -32,7 +32,7 @@ func openRegistry(ctx context.Context, t Target, opts Options) (*Opened, error) 
 	}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.NewMultiKeychain(envKeychain{}, authn.DefaultKeychain)),
+		remote.WithAuthFromKeychain(keychain()),
 		remote.WithPlatform(*plat),
 		remote.WithUserAgent("stella"),
 	}
@@ -79,3 +79,7 @@ func (envKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 	}
 	return authn.Anonymous, nil
 }
+
+// keychain is the credential chain: the environment, then the Docker
+// config file and its helpers.
+func keychain() authn.Keychain { return authn.NewMultiKeychain(envKeychain{}, authn.DefaultKeychain) }

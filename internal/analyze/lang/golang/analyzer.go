@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"io/fs"
@@ -28,7 +29,7 @@ type Analyzer struct{}
 func (Analyzer) Name() string { return "golang" }
 
 // Version implements analyze.Analyzer.
-func (Analyzer) Version() int { return 1 }
+func (Analyzer) Version() int { return 2 }
 
 // minBinary is the size below which an executable cannot be a Go binary
 // (the smallest hello-world is over 1 MB; build info alone needs a few KB).
@@ -82,26 +83,41 @@ func (Analyzer) Analyze(ctx context.Context, f analyze.File) (*analyze.Result, e
 	return &analyze.Result{Packages: pkgs}, nil
 }
 
-// analyzeBinary checks the first bytes for an executable format before it
-// reads the file into memory (debug/buildinfo needs random access), so
-// scripts and data files cost a 4-byte peek.
+// analyzeBinary checks the first bytes for an executable format, then
+// scans the stream for Go build info without holding the file: only a
+// pre-Go 1.18 binary of at most 32 MiB is read whole for debug/buildinfo.
 func analyzeBinary(f analyze.File) ([]sbom.Package, error) {
 	br := bufio.NewReaderSize(f.Content, 512)
 	magic, err := br.Peek(4)
 	if err != nil || !IsExecutable(magic) {
 		return nil, nil // too short, unreadable or not a binary: not ours
 	}
-	b, err := analyze.ReadAll(analyze.File{Path: f.Path, Info: f.Info, Content: br})
-	if err != nil {
-		return nil, err
+	var size int64
+	if f.Info != nil {
+		size = f.Info.Size()
 	}
-	pkgs, err := ParseBinary(bytes.NewReader(b))
-	if err != nil {
-		// Most executables are not Go programs; that is not an error.
-		slog.Debug("no Go build info", "path", f.Path, "err", err)
+	vers, mod, whole, err := scanBuildInfo(br, size)
+	switch {
+	case errors.Is(err, errOldFormat) && whole != nil:
+		pkgs, err := ParseBinary(bytes.NewReader(whole))
+		if err != nil {
+			slog.Debug("no Go build info", "path", f.Path, "err", err)
+			return nil, nil
+		}
+		return pkgs, nil
+	case errors.Is(err, errOldFormat):
+		slog.Debug("pre-Go 1.18 binary too large to read whole", "path", f.Path)
 		return nil, nil
+	case err != nil:
+		return nil, err
+	case vers == "":
+		return nil, nil // not a Go program
 	}
-	return pkgs, nil
+	bi, err := parseModInfo(vers, mod)
+	if err != nil {
+		return nil, fmt.Errorf("go build info: %w", err)
+	}
+	return fromBuildInfo(bi), nil
 }
 
 // IsExecutable reports whether b starts with the magic number of an ELF,

@@ -4,6 +4,7 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/stella-scan/stella/internal/sbom"
@@ -36,6 +37,11 @@ func ParseBinary(r io.ReaderAt) (pkgs []sbom.Package, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("go build info: %w", err)
 	}
+	return fromBuildInfo(bi), nil
+}
+
+// fromBuildInfo lists the packages of parsed build info.
+func fromBuildInfo(bi *debug.BuildInfo) (pkgs []sbom.Package) {
 	goVersion, _, _ := strings.Cut(bi.GoVersion, " ")
 	settings := map[string]string{}
 	for _, s := range bi.Settings {
@@ -93,5 +99,5 @@ func ParseBinary(r io.ReaderAt) (pkgs []sbom.Package, err error) {
 		meta(&p)
 		pkgs = append(pkgs, p)
 	}
-	return pkgs, nil
+	return pkgs
 }

@@ -26,6 +26,7 @@ type sourceFlags struct {
 	sbomSource string
 	cache      string
 	noCache    bool
+	sbomKey    string
 	insecure   bool
 	maxLayers  int
 	limits     layer.Limits
@@ -36,6 +37,7 @@ func (f *sourceFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sbomSource, "sbom-source", "auto", "where packages come from: auto, attached, embedded or unpack")
 	fs.StringVar(&f.cache, "cache", "", "layer cache: a directory or redis://… (default: the user cache directory)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "do not read or write the layer cache")
+	fs.StringVar(&f.sbomKey, "sbom-key", "", "PEM public key (cosign.pub): use a cosign SBOM attestation only if its signature verifies")
 	fs.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP to any registry (loopback is always allowed)")
 	fs.IntVar(&f.maxLayers, "max-layers", image.DefaultMaxLayers, "refuse images with more layers")
 	d := layer.DefaultLimits
@@ -52,8 +54,16 @@ func (f *sourceFlags) options(cmd *cobra.Command) (scan.Options, error) {
 		return scan.Options{}, withCode(exitUsage, fmt.Errorf("--sbom-source %q: want auto, attached, embedded or unpack", f.sbomSource))
 	}
 	o := scan.Options{
-		Image:  image.Options{Platform: f.platform, MaxLayers: f.maxLayers, Insecure: f.insecure},
-		Limits: f.limits,
+		Image:      image.Options{Platform: f.platform, MaxLayers: f.maxLayers, Insecure: f.insecure},
+		Limits:     f.limits,
+		SBOMSource: f.sbomSource,
+	}
+	if f.sbomKey != "" {
+		b, err := os.ReadFile(f.sbomKey)
+		if err != nil {
+			return scan.Options{}, withCode(exitInput, fmt.Errorf("--sbom-key: %w", err))
+		}
+		o.AttestationKey = b
 	}
 	if !f.noCache {
 		c, err := cache.Open(f.cache, cache.Options{})

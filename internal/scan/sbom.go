@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/stella-scan/stella/internal/analyze"
+	"github.com/stella-scan/stella/internal/analyze/embedded"
 	"github.com/stella-scan/stella/internal/cache"
 	"github.com/stella-scan/stella/internal/image"
 	"github.com/stella-scan/stella/internal/layer"
@@ -38,6 +39,11 @@ type Options struct {
 	MaxSBOMSize int64
 	// Cache holds per-layer and whole-image results; nil disables caching.
 	Cache cache.Store
+	// SBOMSource is auto (default), attached, embedded or unpack.
+	SBOMSource string
+	// AttestationKey (PEM, ECDSA P-256), when set, makes a cosign
+	// attestation count only when its signature verifies.
+	AttestationKey []byte
 }
 
 // Stats says where the time went.
@@ -113,7 +119,14 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 		info.ConfigID = id.String()
 	}
 	as := analyzers(opts)
-	if doc := imageFromCache(ctx, opts.Cache, o.Digest, as); doc != nil {
+	source := opts.SBOMSource
+	if source == "" {
+		source = SourceAuto
+	}
+	if source == SourceEmbedded {
+		as = []analyze.Analyzer{embedded.Analyzer{}}
+	}
+	if doc := imageFromCache(ctx, opts.Cache, o.Digest, as); doc != nil && source != SourceAttached {
 		st.ImageCache = true
 		for _, l := range doc.Image.Layers {
 			st.Layers = append(st.Layers, LayerStats{Index: l.Index, DiffID: l.DiffID, Cache: "hit"})
@@ -138,6 +151,20 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 			li.CreatedBy = history[i]
 		}
 		info.Layers = append(info.Layers, li)
+	}
+	if source == SourceAuto || source == SourceAttached {
+		doc, err := attachedSBOM(ctx, o, opts)
+		if err != nil {
+			return nil, nil, &image.InputError{Input: o.Name, Err: err}
+		}
+		if doc != nil {
+			fillAttached(doc, o, info)
+			st.Analyze = time.Since(t0)
+			return doc, st, nil
+		}
+		if source == SourceAttached {
+			return nil, nil, &image.InputError{Input: o.Name, Err: errNoAttached}
+		}
 	}
 
 	results := make([]*layer.Result, len(layers))
@@ -195,7 +222,13 @@ func sbomImage(ctx context.Context, o *image.Opened, opts Options, st *Stats) (*
 	doc := assemble(layer.Merge(results))
 	doc.Target = o.Name
 	doc.Image = info
-	doc.Source = "unpack"
+	doc.Source = SourceUnpack
+	if source == SourceEmbedded {
+		doc.Source = SourceEmbedded
+		if len(doc.Packages) == 0 {
+			return nil, nil, &image.InputError{Input: o.Name, Err: errors.New("no SBOM file found inside the image at the conventional locations; use --sbom-source auto or unpack")}
+		}
+	}
 	st.Assemble = time.Since(t1)
 	imageToCache(ctx, opts.Cache, o.Digest, as, doc)
 	return doc, st, nil

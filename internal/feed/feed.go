@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -41,13 +42,17 @@ type Problem struct {
 
 func (p Problem) Error() string { return fmt.Sprintf("%s: %s: %v", p.Source, p.Doc, p.Err) }
 
-// Report logs a problem and hands it to OnProblem.
+// Report hands a problem to OnProblem, or logs it as a warning when
+// nobody listens.
 func (s Source) Report(ctx context.Context, source, doc string, err error) {
 	p := Problem{Source: source, Doc: doc, Err: err}
-	slog.WarnContext(ctx, "feed document skipped", "source", source, "doc", doc, "err", err)
 	if s.OnProblem != nil {
+		// The receiver shows it (stella db sync lists problems at the end).
+		slog.DebugContext(ctx, "feed document skipped", "source", source, "doc", doc, "err", err)
 		s.OnProblem(p)
+		return
 	}
+	slog.WarnContext(ctx, "feed document skipped", "source", source, "doc", doc, "err", err)
 }
 
 // HTTP returns the source's client or a default one.
@@ -91,7 +96,9 @@ type Record struct {
 	Source    string    // connector name
 	Published time.Time // zero when unknown
 	Modified  time.Time
-	Withdrawn bool // rejected / withdrawn
+	Withdrawn bool     // rejected / withdrawn
+	Status    string   // the source's own status word when it has one (NVD vulnStatus)
+	Related   []string // ids the source calls related but not the same (OSV "related")
 	Summary   string
 	Details   string
 	CWEs      []string
@@ -166,6 +173,9 @@ type CPEMatch struct {
 	Operator   string
 	Negate     bool
 	Vulnerable bool
+	// ConfigOperator is the configuration's own operator ("AND" when a
+	// vulnerable node only counts together with a platform node; "" or "OR").
+	ConfigOperator string `json:",omitempty"`
 }
 
 // KEV is the CISA Known Exploited Vulnerabilities entry.
@@ -192,3 +202,20 @@ const (
 	StateNoDSA       = "no_dsa"
 	StateOpen        = "open"
 )
+
+// NormalizeLabel maps a source's severity word to LOW, MEDIUM, HIGH or
+// CRITICAL where it has an obvious equivalent (MODERATE and Red Hat's
+// "Moderate" -> MEDIUM, "Important" -> HIGH, NEGLIGIBLE/UNIMPORTANT -> LOW);
+// other words are returned upper-cased.
+func NormalizeLabel(s string) string {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	switch u {
+	case "MODERATE", "MED":
+		return "MEDIUM"
+	case "IMPORTANT":
+		return "HIGH"
+	case "NEGLIGIBLE", "UNIMPORTANT", "MINOR":
+		return "LOW"
+	}
+	return u
+}

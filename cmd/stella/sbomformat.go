@@ -1,13 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
 
 	"github.com/stella-scan/stella/internal/sbom"
+	"github.com/stella-scan/stella/internal/sbom/cyclonedx"
+	"github.com/stella-scan/stella/internal/sbom/native"
+	"github.com/stella-scan/stella/internal/sbom/spdx"
+	"github.com/stella-scan/stella/internal/sbom/table"
 )
 
 var sbomFormats = []string{"cyclonedx-json", "cyclonedx-1.5-json", "spdx-json", "json", "table"}
@@ -17,21 +19,16 @@ func validSBOMFormat(f string) bool { return slices.Contains(sbomFormats, f) }
 // encodeSBOM writes doc in one of sbomFormats.
 func encodeSBOM(w io.Writer, doc *sbom.Document, format string) error {
 	switch format {
+	case "cyclonedx-json":
+		return cyclonedx.EncodeWith(w, doc, cyclonedx.Options{SpecVersion: "1.6", ToolVersion: version})
+	case "cyclonedx-1.5-json":
+		return cyclonedx.EncodeWith(w, doc, cyclonedx.Options{SpecVersion: "1.5", ToolVersion: version})
+	case "spdx-json":
+		return spdx.Encode(w, doc, spdx.Options{ToolVersion: version})
 	case "json":
-		e := json.NewEncoder(w)
-		e.SetIndent("", "  ")
-		return e.Encode(doc)
+		return native.Encode(w, doc)
 	case "table":
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ECOSYSTEM\tNAME\tVERSION\tLAYER\tPATH")
-		for _, p := range doc.Packages {
-			path := ""
-			if len(p.Paths) > 0 {
-				path = p.Paths[0]
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Ecosystem, p.Name, p.Version, p.LayerIndex, path)
-		}
-		return tw.Flush()
+		return table.Encode(w, doc)
 	}
-	return fmt.Errorf("format %s not available yet", format)
+	return fmt.Errorf("unknown format %q", format)
 }

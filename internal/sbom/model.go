@@ -73,6 +73,14 @@ type Package struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
+// Metadata keys that codecs understand.
+const (
+	// MetaRoot set to "true" marks a project's own module rather than a
+	// dependency: a Go binary's main module, a Cargo workspace member. The
+	// CycloneDX codec writes such a package as an application.
+	MetaRoot = "root"
+)
+
 // Key identifies a package by ecosystem, name and version.
 func (p *Package) Key() string { return p.Ecosystem + "\x00" + p.Name + "\x00" + p.Version }
 

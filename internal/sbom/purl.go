@@ -48,3 +48,54 @@ func PURL(p *Package) string {
 	}
 	return packageurl.NewPackageURL(p.Ecosystem, ns, name, v, q, "").ToString()
 }
+
+// FromPURL is the inverse of PURL: it parses a package URL into a Package
+// with Ecosystem, Name, Version and PURL set, and for OS packages Arch,
+// Distro (from the namespace and the distro qualifier) and SourceName (from
+// the upstream qualifier). Maven names come back as "group:artifact", Go,
+// npm and Composer names as "namespace/name". The purl parser lower-cases
+// some names (Go, Debian, PyPI); callers that also have the name as written
+// should prefer it when SameName says it is the same.
+func FromPURL(s string) (Package, error) {
+	u, err := packageurl.FromString(s)
+	if err != nil {
+		return Package{}, err
+	}
+	p := Package{Ecosystem: u.Type, Name: u.Name, Version: u.Version, PURL: s}
+	q := u.Qualifiers.Map()
+	switch u.Type {
+	case Maven:
+		if u.Namespace != "" {
+			p.Name = u.Namespace + ":" + u.Name
+		}
+	case Deb, APK, RPM:
+		p.Arch = q["arch"]
+		if u.Namespace != "" {
+			d := &Distro{ID: u.Namespace}
+			if v, ok := strings.CutPrefix(q["distro"], u.Namespace+"-"); ok {
+				d.Version = v
+			}
+			p.Distro = d
+		}
+		if up := q["upstream"]; up != "" && u.Type == Deb {
+			p.SourceName = up
+		}
+	default:
+		if u.Namespace != "" {
+			p.Name = u.Namespace + "/" + u.Name
+		}
+	}
+	return p, nil
+}
+
+// SameName reports whether name, as a document wrote it, is the package
+// that the purl-derived name fromPURL stands for: equal once case, and for
+// PyPI the "_" and "." separators, are normalised.
+func SameName(eco, name, fromPURL string) bool {
+	if eco == PyPI {
+		n := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
+		f := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(fromPURL))
+		return n == f
+	}
+	return strings.EqualFold(name, fromPURL)
+}

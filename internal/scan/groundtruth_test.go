@@ -120,10 +120,17 @@ func compare(t *testing.T, doc *sbom.Document, want, optional []row) {
 		got[k] = append(got[k], p)
 	}
 	var missing, extra, wrongPlace []string
-	for k, r := range wantSet {
+	for k := range wantSet {
+		if _, ok := got[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	// Every row, including a package recorded in several files, must be
+	// found in its layer and file.
+	for _, r := range want {
+		k := key(r.eco, r.name, r.version)
 		ps, ok := got[k]
 		if !ok {
-			missing = append(missing, k)
 			continue
 		}
 		placed := false
@@ -145,7 +152,7 @@ func compare(t *testing.T, doc *sbom.Document, want, optional []row) {
 	sort.Strings(extra)
 	sort.Strings(wrongPlace)
 	tp := len(wantSet) - len(missing)
-	t.Logf("recall %d/%d, precision %d/%d", tp, len(wantSet), tp, tp+len(extra))
+	t.Logf("recall %d/%d, precision %d/%d (%d rows placed in layer and file)", tp, len(wantSet), tp, tp+len(extra), len(want)-len(wrongPlace))
 	if len(missing) > 0 {
 		t.Errorf("missing %d packages (recall):\n  %s", len(missing), strings.Join(missing, "\n  "))
 	}

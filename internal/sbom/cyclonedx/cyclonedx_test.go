@@ -11,7 +11,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/stella-scan/stella/internal/sbom"
-	"github.com/stella-scan/stella/internal/sbom/internal/sbomtest"
+	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stella-scan/stella/internal/sbom/internal/sbomtest"
+	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")

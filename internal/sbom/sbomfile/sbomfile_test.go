@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/stella-scan/stella/internal/sbom/cyclonedx"
-	"github.com/stella-scan/stella/internal/sbom/internal/sbomtest"
+	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 	"github.com/stella-scan/stella/internal/sbom/native"
 	"github.com/stella-scan/stella/internal/sbom/spdx"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/spdx/tools-golang/tagvalue"
 
 	"github.com/stella-scan/stella/internal/sbom"
-	"github.com/stella-scan/stella/internal/sbom/internal/sbomtest"
+	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")

@@ -63,6 +63,23 @@ bench_image() {
   printf '%-34s %8s s %8s MB\n' "inflate+tar -t, one after another" "${seq% *}" "$(( ${seq#* } / 1024 ))"
   printf '%-34s %8s s %8s MB\n' "inflate+tar -t, $nproc in parallel" "${par% *}" "$(( ${par#* } / 1024 ))"
   printf '%-34s %8s s %8s MB\n' "stella sbom (cold)" "${st% *}" "$(( ${st#* } / 1024 ))"
+  local truth; truth=$(dirname "$dir")/expected.packages.tsv
+  [ -f "$truth" ] || truth=$SHARED/testdata/images/expected/$label.packages.tsv
+  if [ -f "$truth" ]; then
+    "$STELLA" sbom --no-cache -f json "oci:$dir" > /tmp/stella-bench-sbom.json
+    python3 - "$truth" <<'PY'
+import json, sys
+norm = lambda v: "" if v == "(devel)" else v
+got = {(p["ecosystem"], p["name"], norm(p["version"])) for p in json.load(open("/tmp/stella-bench-sbom.json"))["packages"]}
+want = set()
+for i, line in enumerate(open(sys.argv[1])):
+    c = line.rstrip("\n").split("\t")
+    if i and len(c) >= 3:
+        want.add((c[0], c[1], norm(c[2])))
+tp = len(got & want)
+print(f"{'packages vs ground truth':34s} recall {tp}/{len(want)}, precision {tp}/{len(got)}")
+PY
+  fi
   ratio "stella / parallel inflate" "${st% *}" "${par% *}"
   ratio "stella / sequential inflate" "${st% *}" "${seq% *}"
   if command -v trivy >/dev/null; then

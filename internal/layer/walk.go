@@ -196,7 +196,18 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 		if len(wanted) == 0 {
 			continue
 		}
+		big := h.Size >= bigFile
+		if big {
+			select {
+			case bigFiles <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		fr, err := analyzeFile(ctx, tr, p, fi, h.Size, wanted)
+		if big {
+			<-bigFiles
+		}
 		if err != nil {
 			return nil, &EntryError{Entry: h.Name, Err: err}
 		}
@@ -206,6 +217,14 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 		}
 	}
 }
+
+// bigFile is the size from which an analyzed file may be held in memory
+// whole (executables, archives); bigFiles lets one such file be analysed at
+// a time across all layer walks, which bounds peak memory by the largest
+// file rather than by the sum over parallel layers.
+const bigFile = 4 << 20
+
+var bigFiles = make(chan struct{}, 1)
 
 type fileOutcome struct {
 	byAnalyzer map[string]*FileResult
@@ -219,8 +238,8 @@ func analyzeFile(ctx context.Context, r io.Reader, p string, fi fs.FileInfo, siz
 	var out fileOutcome
 	var content []byte
 	if len(wanted) > 1 {
-		b, err := io.ReadAll(io.LimitReader(r, size))
-		if err != nil {
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
 			return out, err
 		}
 		content = b

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"runtime"
 	"sort"
 	"strings"
@@ -322,8 +323,47 @@ func assemble(m *layer.Merged) *sbom.Document {
 	}
 	doc.Packages = pkgs
 	doc.Relationships = own(m, doc.Packages)
+	doc.Packages, doc.Relationships = dropOwnedManifests(doc.Packages, doc.Relationships)
 	doc.Sort()
 	return doc
+}
+
+// manifestNames are files that describe how software is built rather than
+// what is installed.
+var manifestNames = map[string]bool{
+	"package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true, "go.mod": true,
+	"poetry.lock": true, "Pipfile.lock": true, "Gemfile.lock": true, "gems.locked": true,
+	"Cargo.lock": true, "composer.lock": true, "packages.lock.json": true,
+}
+
+// dropOwnedManifests removes packages read from a lock file or go.mod that
+// an OS package ships (a language's source tree in golang-1.19-src, say):
+// they describe the tooling the distro built with, not software installed
+// in the image. Installed metadata an OS package owns (a python3-* deb's
+// dist-info, a Go binary) stays, marked as owned.
+func dropOwnedManifests(pkgs []sbom.Package, rels []sbom.Relationship) ([]sbom.Package, []sbom.Relationship) {
+	dropped := map[string]bool{}
+	out := pkgs[:0]
+	for _, p := range pkgs {
+		if p.OwnedBy != "" && len(p.Paths) > 0 {
+			base := path.Base(p.Paths[0])
+			if manifestNames[base] || (strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt")) {
+				dropped[p.ID] = true
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	if len(dropped) == 0 {
+		return out, rels
+	}
+	keep := rels[:0]
+	for _, r := range rels {
+		if !dropped[r.To] && !dropped[r.From] {
+			keep = append(keep, r)
+		}
+	}
+	return out, keep
 }
 
 // dedupe folds packages that two records of the same installation report:

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"io/fs"
 	"log/slog"
@@ -85,8 +86,25 @@ func (Analyzer) Analyze(ctx context.Context, f analyze.File) (*analyze.Result, e
 
 // analyzeBinary checks the first bytes for an executable format, then
 // scans the stream for Go build info without holding the file: only a
-// pre-Go 1.18 binary of at most 32 MiB is read whole for debug/buildinfo.
+// pre-Go 1.18 binary of at most 8 MiB is read whole for debug/buildinfo.
 func analyzeBinary(f analyze.File) ([]sbom.Package, error) {
+	// The walk already holds the file when several analyzers want it:
+	// read the build info in place.
+	if ra, ok := f.Content.(interface {
+		io.ReaderAt
+		Size() int64
+	}); ok {
+		var magic [4]byte
+		if _, err := ra.ReadAt(magic[:], 0); err != nil || !IsExecutable(magic[:]) {
+			return nil, nil
+		}
+		pkgs, err := ParseBinary(ra)
+		if err != nil {
+			slog.Debug("no Go build info", "path", f.Path, "err", err)
+			return nil, nil
+		}
+		return pkgs, nil
+	}
 	br := bufio.NewReaderSize(f.Content, 512)
 	magic, err := br.Peek(4)
 	if err != nil || !IsExecutable(magic) {

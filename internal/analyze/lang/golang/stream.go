@@ -15,7 +15,7 @@ var buildInfoMagic = []byte("\xff Go buildinf:")
 const (
 	scanChunk    = 256 << 10
 	maxModInfo   = 4 << 20 // build info text of one binary
-	maxBuffered  = 32 << 20
+	maxBuffered  = 8 << 20
 	buildInfoHdr = 32
 )
 
@@ -25,7 +25,7 @@ var errOldFormat = errors.New("pre-Go 1.18 build info")
 // past, without holding the file: since Go 1.18 the version and module
 // text sit inline right after the section's 32-byte header. For older
 // binaries (pointers into the data segment) it returns errOldFormat and,
-// when the file was at most maxBuffered bytes, the whole content for
+// when the file was at most maxBuffered (8 MiB) bytes, the whole content for
 // debug/buildinfo.
 func scanBuildInfo(r io.Reader, size int64) (vers, mod string, whole []byte, err error) {
 	keep := size > 0 && size <= maxBuffered

@@ -180,7 +180,7 @@ func walkTar(ctx context.Context, r io.Reader, index int, diffID string, analyze
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("tar entry %q: device or fifo skipped", h.Name))
 			continue
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		case tar.TypeReg, tar.TypeGNUSparse: // archive/tar reports old-style regular files as TypeReg
 		default:
 			continue // xattrs, long names are handled by archive/tar
 		}

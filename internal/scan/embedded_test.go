@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func TestEmbeddedSBOM(t *testing.T) {
 	tw.WriteHeader(&tar.Header{Name: "usr/share/sbom/alpine.cdx.json", Mode: 0o644, Size: int64(bom.Len()), Typeflag: tar.TypeReg})
 	tw.Write(bom.Bytes())
 	tw.Close()
-	l, err := tarball.LayerFromReader(bytes.NewReader(layerTar.Bytes()))
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil })
 	if err != nil {
 		t.Fatal(err)
 	}

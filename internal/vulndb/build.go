@@ -365,6 +365,7 @@ func cpeVendorProduct(cpe string) (vendor, product string) {
 	var fields []string
 	var cur strings.Builder
 	esc := false
+fields:
 	for _, c := range cpe {
 		switch {
 		case esc:
@@ -377,7 +378,7 @@ func cpeVendorProduct(cpe string) (vendor, product string) {
 			fields = append(fields, cur.String())
 			cur.Reset()
 			if len(fields) > 5 {
-				break
+				break fields
 			}
 		default:
 			cur.WriteRune(c)

@@ -119,8 +119,7 @@ func link(ctx context.Context, tx *sql.Tx) error {
 	}
 	// Step 3: union-find over the ids of records without a CVE.
 	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
+	find := func(x string) string {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]

@@ -56,14 +56,14 @@ func ParseHydra(r io.Reader) (*HydraCVE, error) {
 		return nil, err
 	}
 	if len(data) > maxHydra {
-		return nil, fmt.Errorf("Security Data API document exceeds %d bytes", maxHydra)
+		return nil, fmt.Errorf("security data API document exceeds %d bytes", maxHydra)
 	}
 	var h HydraCVE
 	if err := json.Unmarshal(data, &h); err != nil {
-		return nil, fmt.Errorf("Security Data API JSON: %w", err)
+		return nil, fmt.Errorf("security data API JSON: %w", err)
 	}
 	if !strings.HasPrefix(h.Name, "CVE-") {
-		return nil, errors.New("Security Data API JSON: no CVE name")
+		return nil, errors.New("security data API JSON: no CVE name")
 	}
 	return &h, nil
 }

@@ -41,3 +41,6 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# Rules of separate concerns (proto generation, release) live in mk/.
+-include mk/*.mk

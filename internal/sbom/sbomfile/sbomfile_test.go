@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/stella-scan/stella/internal/sbom/cyclonedx"
-	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 	"github.com/stella-scan/stella/internal/sbom/native"
+	"github.com/stella-scan/stella/internal/sbom/sbomtest"
 	"github.com/stella-scan/stella/internal/sbom/spdx"
 )
 

@@ -26,6 +26,7 @@ func newAdmissionCmd() *cobra.Command {
 		timeout     time.Duration
 		scanTimeout time.Duration
 		failOpen    bool
+		dbPath      string
 	)
 	cmd := &cobra.Command{
 		Use:   "admission --addr HOST:PORT --tls-cert FILE --tls-key FILE [--policy DIR]",
@@ -54,7 +55,15 @@ API server's retry. The certificate files are reloaded when they change.`,
 				return err
 			}
 			opts.Progress = nil
-			decide := scanDecider(opts, ev)
+			if dbPath == "" {
+				dbPath = defaultDBPath()
+			}
+			db, err := openDB(dbPath)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			decide := scanDecider(scan.ScanOptions{Options: opts, DB: db, StellaVersion: version}, ev)
 			h, err := admission.NewHandler(admission.Config{Decide: decide, Timeout: timeout, ScanTimeout: scanTimeout, FailOpen: failOpen, Logger: slog.Default()})
 			if err != nil {
 				return withCode(exitUsage, err)
@@ -70,6 +79,7 @@ API server's retry. The certificate files are reloaded when they change.`,
 	cmd.Flags().StringVar(&addr, "addr", ":8443", "HOST:PORT to listen on")
 	cmd.Flags().StringVar(&certFile, "tls-cert", "", "PEM certificate (chain) the API server trusts")
 	cmd.Flags().StringVar(&keyFile, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().StringVar(&dbPath, "db", "", "vulnerability DB (default $STELLA_DB or the data directory's)")
 	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "organisation policy directory (repeatable)")
 	cmd.Flags().StringVar(&opaURL, "opa-url", "", "decide with this OPA server (http://HOST:PORT) running `stella policy bundle`'s output")
 	cmd.Flags().DurationVar(&timeout, "timeout", admission.DefaultTimeout, "bound on one admission request")
@@ -78,25 +88,21 @@ API server's retry. The certificate files are reloaded when they change.`,
 	return cmd
 }
 
-// scanDecider scans one image and decides it.
-//
-// TODO(lead): switch to scan.Scan once it exists, and build the input
-// from its Result (policy.FromResult / policy.InputFrom with findings);
-// until then only the SBOM is known and rules about findings see none.
-func scanDecider(opts scan.Options, ev policy.Evaluator) admission.Decider {
+// scanDecider scans one image (packages and findings) and decides it.
+func scanDecider(opts scan.ScanOptions, ev policy.Evaluator) admission.Decider {
 	return func(ctx context.Context, image string) (admission.Decision, error) {
-		doc, _, err := scan.SBOM(ctx, image, opts)
+		res, err := scan.Scan(ctx, image, opts)
 		if err != nil {
 			return admission.Decision{}, err
 		}
-		in := policy.InputFrom(doc, nil, policy.Provenance{StellaVersion: version})
+		in := policy.FromResult(res)
 		d, err := ev.Evaluate(ctx, &in)
 		if err != nil {
 			return admission.Decision{}, err
 		}
 		dig := ""
-		if doc.Image != nil {
-			dig = doc.Image.Digest
+		if res.Image != nil {
+			dig = res.Image.Digest
 		}
 		return admission.Decision{Digest: dig, Policy: d}, nil
 	}

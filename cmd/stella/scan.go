@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stella-scan/stella/internal/policy"
 	"github.com/stella-scan/stella/internal/report"
 	"github.com/stella-scan/stella/internal/scan"
 	"github.com/stella-scan/stella/internal/vulndb"
@@ -45,6 +46,8 @@ func newScanCmd() *cobra.Command {
 		failOn        string
 		vexFiles      []string
 		explainCache  bool
+		policyDirs    []string
+		opaURL        string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan TARGET",
@@ -95,8 +98,17 @@ target, DB or document, 4 internal error.`,
 			if explainCache {
 				explain(cmd.ErrOrStderr(), res)
 			}
+			var verdict *policy.Decision
+			if len(policyDirs) > 0 || opaURL != "" {
+				if verdict, err = decide(cmd, res, policyDirs, opaURL); err != nil {
+					return err
+				}
+			}
 			if err := writeOutput(cmd, out, func(w io.Writer) error { return report.Write(w, res, format, report.Options{}) }); err != nil {
 				return err
+			}
+			if verdict != nil && verdict.Verdict == "fail" {
+				return withCode(exitFail, fmt.Errorf("policy: fail (%d deny reasons; first: %s)", len(verdict.Deny), firstReason(verdict)))
 			}
 			if failOn != "" {
 				if hits := res.FailsOn(failOn); len(hits) > 0 {
@@ -116,8 +128,36 @@ target, DB or document, 4 internal error.`,
 	f.BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities without a fixed version")
 	f.StringVar(&failOn, "fail-on", "", "exit 1 when a vulnerability at or above this severity remains")
 	f.StringArrayVar(&vexFiles, "vex", nil, "OpenVEX, CycloneDX VEX or CSAF VEX document to apply (repeatable)")
+	f.StringArrayVar(&policyDirs, "policy", nil, "organisation policy directory (*.rego, JSON/YAML data), evaluated with the default bundle; repeatable")
+	f.StringVar(&opaURL, "opa-url", "", "take the decision from an external OPA server (sidecar) loaded with `stella policy bundle`")
 	f.BoolVar(&explainCache, "explain-cache", false, "print each layer's cache status, bytes downloaded and time on stderr")
 	return cmd
+}
+
+// decide evaluates the policy (in-process, or on an OPA server) and
+// records the verdict in the result.
+func decide(cmd *cobra.Command, res *scan.Result, dirs []string, opaURL string) (*policy.Decision, error) {
+	ev, err := evaluator(cmd, dirs, opaURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	in := policy.FromResult(res)
+	d, err := ev.Evaluate(cmd.Context(), &in)
+	if err != nil {
+		return nil, withCode(exitInternal, err)
+	}
+	res.Policy.Decision = d.Verdict
+	for _, r := range append(append([]policy.Reason{}, d.Deny...), d.Warn...) {
+		res.Policy.Reasons = append(res.Policy.Reasons, r.Level+": "+r.Msg)
+	}
+	return d, nil
+}
+
+func firstReason(d *policy.Decision) string {
+	if len(d.Deny) == 0 {
+		return "-"
+	}
+	return d.Deny[0].Msg
 }
 
 // explain prints where the SBOM came from per layer: cache hit or miss,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,31 @@ func TestScanCommand(t *testing.T) {
 			t.Fatalf("-f %s: exit %d: %s", format, code, out)
 		}
 		sbomtest.Validate(t, sbomtest.Schema(t, schema), []byte(out))
+	}
+}
+
+// `stella scan --policy`: the default bundle fails debian-app (critical
+// minimist with a fix, KEV x/net) with exit 1 and writes the verdict into
+// the result; a policy with a syntax error exits 3 naming file:line.
+func TestScanPolicy(t *testing.T) {
+	shared := analyzetest.SharedDir(t)
+	db := filepath.Join(t.TempDir(), "stella.db")
+	if out, code := run(t, "db", "sync", "--mirror", filepath.Join(shared, "testdata", "feeds"), "--db", db); code != 0 {
+		t.Fatalf("db sync: exit %d: %s", code, out)
+	}
+	app := "oci:" + filepath.Join(shared, "testdata", "images", "debian-app", "oci")
+	empty := t.TempDir()
+	out, code := run(t, "scan", "--db", db, "--policy", empty, "-f", "json", app)
+	if code != exitFail || !strings.Contains(out, "policy: fail") || !strings.Contains(out, `"decision": "fail"`) {
+		t.Fatalf("default bundle: exit %d, %.300s", code, out)
+	}
+	if !strings.Contains(out, "CVE-2021-44906") {
+		t.Error("deny reasons do not cite minimist's CVE-2021-44906")
+	}
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "broken.rego"), []byte("package org\n\ndeny contains msg if {\n"), 0o644)
+	out, code = run(t, "scan", "--db", db, "--policy", bad, app)
+	if code != exitInput || !strings.Contains(out, "broken.rego:") {
+		t.Errorf("broken policy: exit %d, %.300s", code, out)
 	}
 }

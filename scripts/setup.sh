@@ -16,3 +16,13 @@ fi
 # is not needed.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
 go mod download
+
+# The OPA server for the sidecar tests (--opa-url), built from the Go module
+# proxy at the version go.mod pins, cached outside the repository where the
+# tests look for it.
+opa_ver=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+opa_dir="${XDG_CACHE_HOME:-$HOME/.cache}/stella-test/opa-$opa_ver"
+if [ ! -x "$opa_dir/opa" ]; then
+  echo "setup: building opa $opa_ver (once)" >&2
+  GOBIN="$opa_dir" go install "github.com/open-policy-agent/opa@$opa_ver"
+fi

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -98,5 +99,50 @@ func TestScanPolicy(t *testing.T) {
 	out, code = run(t, "scan", "--db", db, "--policy", bad, app)
 	if code != exitInput || !strings.Contains(out, "broken.rego:") {
 		t.Errorf("broken policy: exit %d, %.300s", code, out)
+	}
+}
+
+// Scanning the CycloneDX SBOM of an image gives the same findings as
+// scanning the image.
+func TestScanSBOMFile(t *testing.T) {
+	shared := analyzetest.SharedDir(t)
+	db := filepath.Join(t.TempDir(), "stella.db")
+	if out, code := run(t, "db", "sync", "--mirror", filepath.Join(shared, "testdata", "feeds"), "--db", db); code != 0 {
+		t.Fatalf("db sync: exit %d: %s", code, out)
+	}
+	for _, img := range []string{"debian-app", "alpine-3.10-old", "debian-bullseye-old"} {
+		target := "oci:" + filepath.Join(shared, "testdata", "images", img, "oci")
+		ids := func(out string) []string {
+			var r struct {
+				Findings []struct {
+					ID      string `json:"id"`
+					Package struct{ Name string }
+				} `json:"findings"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%s: %v", img, err)
+			}
+			var s []string
+			for _, f := range r.Findings {
+				s = append(s, f.ID+" "+f.Package.Name)
+			}
+			sort.Strings(s)
+			return s
+		}
+		direct, code := run(t, "scan", "--db", db, "-f", "json", target)
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", img, code, direct)
+		}
+		bom, _ := run(t, "sbom", "-f", "cyclonedx-json", target)
+		f := filepath.Join(t.TempDir(), img+".cdx.json")
+		os.WriteFile(f, []byte(bom), 0o600)
+		viaSBOM, code := run(t, "scan", "--db", db, "-f", "json", "sbom:"+f)
+		if code != 0 {
+			t.Fatalf("%s sbom: exit %d %s", img, code, viaSBOM)
+		}
+		a, b := ids(direct), ids(viaSBOM)
+		if len(a) == 0 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("%s: image gives %d findings, its SBOM %d:\n%v\nvs\n%v", img, len(a), len(b), a, b)
+		}
 	}
 }

@@ -80,6 +80,11 @@ tp = len(got & want)
 print(f"{'packages vs ground truth':34s} recall {tp}/{len(want)}, precision {tp}/{len(got)}")
 PY
   fi
+  local cdir; cdir=$(mktemp -d)
+  "$STELLA" sbom --cache "$cdir" -f json "oci:$dir" >/dev/null
+  local warm; warm=$(measure "$STELLA" sbom --cache "$cdir" -f json "oci:$dir")
+  rm -rf "$cdir"
+  printf '%-34s %8s s %8s MB\n' "stella sbom (warm, image cache)" "${warm% *}" "$(( ${warm#* } / 1024 ))"
   ratio "stella / parallel inflate" "${st% *}" "${par% *}"
   ratio "stella / sequential inflate" "${st% *}" "${seq% *}"
   if command -v trivy >/dev/null; then

@@ -83,8 +83,15 @@ PY
   local cdir; cdir=$(mktemp -d)
   "$STELLA" sbom --cache "$cdir" -f json "oci:$dir" >/dev/null
   local warm; warm=$(measure "$STELLA" sbom --cache "$cdir" -f json "oci:$dir")
-  rm -rf "$cdir"
   printf '%-34s %8s s %8s MB\n' "stella sbom (warm, image cache)" "${warm% *}" "$(( ${warm#* } / 1024 ))"
+  printf '%-34s %s\n' "warm whole-process, 20 runs" "$(p95 20 "$STELLA" sbom --cache "$cdir" -f json "oci:$dir")"
+  if [ -n "${3:-}" ]; then # one layer changed: the v2 image after v1
+    local one; one=$(measure "$STELLA" sbom --cache "$cdir" -f json "oci:$3")
+    printf '%-34s %8s s %8s MB  (%s)\n' "one layer changed (v2 after v1)" "${one% *}" "$(( ${one#* } / 1024 ))" \
+      "$("$STELLA" sbom --cache "$cdir" -f json "oci:$3" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["packages"]), "packages")')"
+  fi
+  printf '%-34s %s\n' "warm in-process, 20 runs" "$(STELLA_BENCH_IMAGE=$(cd "$dir" && pwd) go test ./internal/scan -run '^$' -bench WarmSBOM -benchtime 20x 2>/dev/null | awk '/^Benchmark/ {sub(/^BenchmarkWarmSBOM\//,""); printf "%s median %s ms p95 %s ms; ", $1, $5, $7}')"
+  rm -rf "$cdir"
   ratio "stella / parallel inflate" "${st% *}" "${par% *}"
   ratio "stella / sequential inflate" "${st% *}" "${seq% *}"
   if command -v trivy >/dev/null; then
@@ -103,13 +110,38 @@ PY
   fi
 }
 
+# p95 N CMD...: median and P95 wall time of N whole-process runs.
+p95() {
+  local n=$1; shift
+  local ts=()
+  for _ in $(seq "$n"); do
+    local t0; t0=$(date +%s%N)
+    "$@" >/dev/null
+    ts+=($(( ($(date +%s%N) - t0) / 1000 )))
+  done
+  printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {i=int(NR*0.95+0.999); printf "median %.1f ms, p95 %.1f ms", a[int((NR+1)/2)]/1000, a[i]/1000}'
+}
+
 ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { if (b > 0) printf "%-34s %8.2fx\n", l, a / b }'; }
 
 [ -x "$STELLA" ] || { echo "$STELLA missing: run make build" >&2; exit 1; }
-bench_image debian-app "$SHARED/testdata/images/debian-app/oci"
+bench_image debian-app "$SHARED/testdata/images/debian-app/oci" "$SHARED/testdata/images/debian-app-v2/oci"
 if [ -n "$BIG" ]; then
   bench_image "big ($BIG)" "$BIG"
 else
   echo "== big image: not built (BUILD_BIG=1 make bench builds it, ~6 min, ~4 GB scratch)"
 fi
+# stella scan next to stella sbom on debian-app, with a DB of the shared feeds.
+db=$(mktemp -d)/stella.db
+"$STELLA" db sync --mirror "$SHARED/testdata/feeds" --db "$db" >/dev/null 2>&1
+echo "== scan vs sbom (debian-app, DB of ../shared/testdata/feeds)"
+sb=$(measure "$STELLA" sbom --no-cache -f json "oci:$SHARED/testdata/images/debian-app/oci")
+sc=$(measure "$STELLA" scan --no-cache --db "$db" -f json "oci:$SHARED/testdata/images/debian-app/oci")
+printf '%-34s %8s s %8s MB\n' "stella sbom (cold)" "${sb% *}" "$(( ${sb#* } / 1024 ))"
+printf '%-34s %8s s %8s MB\n' "stella scan (cold)" "${sc% *}" "$(( ${sc#* } / 1024 ))"
+rm -rf "$(dirname "$db")"
+echo "== matching throughput (packages/s against the DB of all local feeds)"
+go test ./internal/match -run '^$' -bench . -benchtime 5x 2>/dev/null | grep -E '^Benchmark' | sed 's/^Benchmark//'
+echo "== policy evaluation (1,000 findings)"
+go test ./internal/policy -run '^$' -bench 'Evaluate1000$' -benchtime 200x 2>/dev/null | grep -E '^Benchmark' | sed 's/^Benchmark//'
 if [ -x scripts/bench-feeds.sh ]; then scripts/bench-feeds.sh; fi

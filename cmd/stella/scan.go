@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stella-scan/stella/internal/core"
 	"github.com/stella-scan/stella/internal/policy"
 	"github.com/stella-scan/stella/internal/report"
 	"github.com/stella-scan/stella/internal/scan"
@@ -146,10 +147,7 @@ func decide(cmd *cobra.Command, res *scan.Result, dirs []string, opaURL string) 
 	if err != nil {
 		return nil, withCode(exitInternal, err)
 	}
-	res.Policy.Decision = d.Verdict
-	for _, r := range append(append([]policy.Reason{}, d.Deny...), d.Warn...) {
-		res.Policy.Reasons = append(res.Policy.Reasons, r.Level+": "+r.Msg)
-	}
+	core.Record(res, d)
 	return d, nil
 }
 

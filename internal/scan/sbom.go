@@ -19,6 +19,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/stella-scan/stella/internal/analyze"
+	// Every analyzer registers itself; the pipeline runs them all by default.
+	_ "github.com/stella-scan/stella/internal/analyze/all"
 	"github.com/stella-scan/stella/internal/analyze/embedded"
 	"github.com/stella-scan/stella/internal/cache"
 	"github.com/stella-scan/stella/internal/image"

@@ -41,7 +41,7 @@ func TestPolyglot(t *testing.T) {
 			}
 		}
 	}
-	diffRows(t, got, expectedRows(t, "polyglot-lockfiles", sbom.NuGet))
+	analyzetest.DiffRows(t, got, analyzetest.ExpectedRows(t, "polyglot-lockfiles", sbom.NuGet))
 }
 
 type summary struct{ Name, Version, Type string }

@@ -64,7 +64,7 @@ func TestDebianAppJars(t *testing.T) {
 					}
 				}
 			}
-			diffRows(t, got, expectedRows(t, img, sbom.Maven))
+			analyzetest.DiffRows(t, got, analyzetest.ExpectedRows(t, img, sbom.Maven))
 		})
 	}
 }

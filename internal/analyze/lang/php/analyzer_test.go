@@ -61,7 +61,7 @@ func TestPolyglotComposerLock(t *testing.T) {
 			}
 		}
 	}
-	diffRows(t, got, expectedRows(t, "polyglot-lockfiles", sbom.Composer))
+	analyzetest.DiffRows(t, got, analyzetest.ExpectedRows(t, "polyglot-lockfiles", sbom.Composer))
 }
 
 type summary struct {

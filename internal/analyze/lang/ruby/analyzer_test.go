@@ -48,8 +48,8 @@ func TestPolyglot(t *testing.T) {
 			}
 		}
 	}
-	want := append(expectedRows(t, "polyglot-lockfiles", sbom.Gem), optionalRows(t, "polyglot-lockfiles", sbom.Gem)...)
-	diffRows(t, got, want)
+	want := append(analyzetest.ExpectedRows(t, "polyglot-lockfiles", sbom.Gem), analyzetest.OptionalRows(t, "polyglot-lockfiles", sbom.Gem)...)
+	analyzetest.DiffRows(t, got, want)
 }
 
 func TestWants(t *testing.T) {

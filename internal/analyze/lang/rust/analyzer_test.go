@@ -44,7 +44,7 @@ func TestPolyglotCargoLock(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d Cargo.lock files, want 1", len(files))
 	}
-	optional := optionalRows(t, "polyglot-lockfiles", sbom.Cargo)
+	optional := analyzetest.OptionalRows(t, "polyglot-lockfiles", sbom.Cargo)
 	isOptional := map[string]bool{}
 	for _, r := range optional {
 		isOptional[r] = true
@@ -66,7 +66,7 @@ func TestPolyglotCargoLock(t *testing.T) {
 			}
 		}
 	}
-	diffRows(t, got, append(expectedRows(t, "polyglot-lockfiles", sbom.Cargo), optional...))
+	analyzetest.DiffRows(t, got, append(analyzetest.ExpectedRows(t, "polyglot-lockfiles", sbom.Cargo), optional...))
 }
 
 type summary struct{ Name, Version, Scope, Source string }
@@ -157,7 +157,7 @@ func TestAuditableBinary(t *testing.T) {
 		got = append(got, strings.Join([]string{p.Ecosystem, p.Name, p.Version, p.Paths[0]}, "\t"))
 		byName[p.Name] = p
 	}
-	diffRows(t, got, want)
+	analyzetest.DiffRows(t, got, want)
 	if p := byName["hello-auditable"]; p.Scope != "workspace" || p.Metadata["root"] != "true" {
 		t.Errorf("root crate: %+v", p)
 	}

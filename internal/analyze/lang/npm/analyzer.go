@@ -139,58 +139,11 @@ func newPackage(name, version, source string) sbom.Package {
 	return p
 }
 
-// scopeRank orders scopes when one name@version appears several times in a
-// file: prod beats optional beats dev beats none.
-func scopeRank(s string) int {
-	switch s {
-	case "prod":
-		return 4
-	case "optional":
-		return 3
-	case "dev":
-		return 2
-	case "workspace":
-		return 1
-	}
-	return 0
-}
-
-// dedup keeps one package per name@version, with the strongest scope, in
-// first-seen order.
-type dedup struct {
-	idx  map[string]int
-	pkgs []sbom.Package
-}
-
-func (d *dedup) add(p sbom.Package) {
-	if d.idx == nil {
-		d.idx = map[string]int{}
-	}
-	k := p.Name + "@" + p.Version
-	if i, ok := d.idx[k]; ok {
-		if scopeRank(p.Scope) > scopeRank(d.pkgs[i].Scope) {
-			d.pkgs[i].Scope = p.Scope
-		}
-		return
-	}
-	d.idx[k] = len(d.pkgs)
-	d.pkgs = append(d.pkgs, p)
-}
-
 // limitedReader guards parsers that read the whole input: the walk bounds
 // files already, this keeps fuzzing and direct callers honest too.
 const maxInput = 256 << 20
 
-func readAll(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInput {
-		return nil, fmt.Errorf("larger than %d bytes", maxInput)
-	}
-	return b, nil
-}
+func readAll(r io.Reader) ([]byte, error) { return analyze.ReadLimited(r, maxInput) }
 
 // sortPackages orders packages by name, version (lock maps have no order).
 func sortPackages(p []sbom.Package) {

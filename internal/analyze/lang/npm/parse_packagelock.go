@@ -3,6 +3,7 @@ package npm
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"sort"
 	"strings"
@@ -57,7 +58,7 @@ func ParsePackageLock(r io.Reader, dir string) ([]sbom.Package, error) {
 	if dir != "" && dir != "." {
 		prefix = dir + "/"
 	}
-	var d dedup
+	var d analyze.Dedup
 	if lock.Packages != nil {
 		for _, key := range sortedKeys(lock.Packages) {
 			e := lock.Packages[key]
@@ -79,10 +80,10 @@ func ParsePackageLock(r io.Reader, dir string) ([]sbom.Package, error) {
 			p.Scope = lockScope(e.Dev || e.DevOptional, e.Optional)
 			p.Metadata["installPath"] = prefix + key
 			p.Licenses = licenses(e.License, nil)
-			d.add(p)
+			d.Add(p)
 		}
-		sortPackages(d.pkgs)
-		return d.pkgs, nil
+		sortPackages(d.Pkgs)
+		return d.Pkgs, nil
 	}
 	type item struct {
 		deps  map[string]*lockDepV1
@@ -107,15 +108,15 @@ func ParsePackageLock(r io.Reader, dir string) ([]sbom.Package, error) {
 				p := newPackage(name, version, SourceLockfile)
 				p.Scope = lockScope(e.Dev, e.Optional)
 				p.Metadata["installPath"] = install
-				d.add(p)
+				d.Add(p)
 			}
 			if len(e.Dependencies) > 0 {
 				stack = append(stack, item{deps: e.Dependencies, path: install + "/", depth: it.depth + 1})
 			}
 		}
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }
 
 // aliasedVersion resolves npm aliases: a dependency installed as "foo"

@@ -2,6 +2,7 @@ package npm
 
 import (
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func ParsePnpmLock(r io.Reader) ([]sbom.Package, error) {
 	if major >= 9 {
 		scopes = pnpmV9Scopes(&lock)
 	}
-	var d dedup
+	var d analyze.Dedup
 	for _, key := range sortedKeys(lock.Packages) {
 		e := lock.Packages[key]
 		name, version := pnpmKey(key, major)
@@ -105,10 +106,10 @@ func ParsePnpmLock(r io.Reader) ([]sbom.Package, error) {
 		default:
 			p.Scope = "prod"
 		}
-		d.add(p)
+		d.Add(p)
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }
 
 // pnpmMajor reads lockfileVersion: 5.4 (a YAML number), '6.0', '9.0'.
@@ -180,7 +181,7 @@ func pnpmV9Scopes(lock *pnpmLock) map[string]string {
 			if i := strings.IndexByte(bare, '('); i >= 0 {
 				bare = bare[:i]
 			}
-			if scopeRank(scope) > scopeRank(scopes[bare]) {
+			if analyze.ScopeRank(scope) > analyze.ScopeRank(scopes[bare]) {
 				scopes[bare] = scope
 			}
 			s := lock.Snapshots[k]

@@ -3,6 +3,7 @@ package npm
 import (
 	"bufio"
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"strings"
 
@@ -21,7 +22,7 @@ func ParseYarnLock(r io.Reader) ([]sbom.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var (
-		d                    dedup
+		d                    analyze.Dedup
 		name, version, where string
 		skip, inBlock        bool
 		lineNo               int
@@ -31,7 +32,7 @@ func ParseYarnLock(r io.Reader) ([]sbom.Package, error) {
 			if version == "" {
 				return fmt.Errorf("yarn.lock line %s: entry %q has no version", where, name)
 			}
-			d.add(newPackage(name, version, SourceLockfile))
+			d.Add(newPackage(name, version, SourceLockfile))
 		}
 		inBlock, skip, name, version = false, false, "", ""
 		return nil
@@ -91,8 +92,8 @@ func ParseYarnLock(r io.Reader) ([]sbom.Package, error) {
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }
 
 // entryName takes the package name from a key "name@range": the text up to

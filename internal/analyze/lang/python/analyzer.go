@@ -109,49 +109,7 @@ func newPackage(name, version, source string) sbom.Package {
 	return p
 }
 
-func scopeRank(s string) int {
-	switch s {
-	case "prod":
-		return 3
-	case "dev":
-		return 2
-	case "workspace":
-		return 1
-	}
-	return 0
-}
-
-// dedup keeps one package per name@version with the strongest scope.
-type dedup struct {
-	idx  map[string]int
-	pkgs []sbom.Package
-}
-
-func (d *dedup) add(p sbom.Package) {
-	if d.idx == nil {
-		d.idx = map[string]int{}
-	}
-	k := p.Name + "@" + p.Version
-	if i, ok := d.idx[k]; ok {
-		if scopeRank(p.Scope) > scopeRank(d.pkgs[i].Scope) {
-			d.pkgs[i].Scope = p.Scope
-		}
-		return
-	}
-	d.idx[k] = len(d.pkgs)
-	d.pkgs = append(d.pkgs, p)
-}
-
 // maxInput bounds what a parser reads into memory.
 const maxInput = 64 << 20
 
-func readAll(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInput {
-		return nil, fmt.Errorf("larger than %d bytes", maxInput)
-	}
-	return b, nil
-}
+func readAll(r io.Reader) ([]byte, error) { return analyze.ReadLimited(r, maxInput) }

@@ -3,6 +3,7 @@ package python
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"sort"
 	"strings"
@@ -31,7 +32,7 @@ func ParsePipfileLock(r io.Reader) ([]sbom.Package, error) {
 	if err := json.Unmarshal(b, &lock); err != nil {
 		return nil, fmt.Errorf("invalid Pipfile.lock JSON: %w", err)
 	}
-	var d dedup
+	var d analyze.Dedup
 	for _, sec := range []struct {
 		entries map[string]pipfileEntry
 		scope   string
@@ -49,9 +50,9 @@ func ParsePipfileLock(r io.Reader) ([]sbom.Package, error) {
 			}
 			p := newPackage(n, v, SourceLockfile)
 			p.Scope = sec.scope
-			d.add(p)
+			d.Add(p)
 		}
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }

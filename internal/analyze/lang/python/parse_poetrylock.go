@@ -2,6 +2,7 @@ package python
 
 import (
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"sort"
 
@@ -31,7 +32,7 @@ func ParsePoetryLock(r io.Reader) ([]sbom.Package, error) {
 	if err := toml.Unmarshal(b, &lock); err != nil {
 		return nil, fmt.Errorf("poetry.lock: %w", err)
 	}
-	var d dedup
+	var d analyze.Dedup
 	for _, e := range lock.Package {
 		if e.Name == "" || e.Version == "" {
 			continue
@@ -51,10 +52,10 @@ func ParsePoetryLock(r io.Reader) ([]sbom.Package, error) {
 				}
 			}
 		}
-		d.add(p)
+		d.Add(p)
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }
 
 func sortPackages(p []sbom.Package) {

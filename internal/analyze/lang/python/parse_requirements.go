@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/stella-scan/stella/internal/analyze"
 	"io"
 	"strings"
 
@@ -25,13 +26,13 @@ func ParseRequirements(r io.Reader) ([]sbom.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var (
-		d       dedup
+		d       analyze.Dedup
 		logical strings.Builder
 		lineNo  int
 	)
 	handle := func(line string) {
 		if name, version, ok := parseRequirement(line); ok {
-			d.add(newPackage(name, version, SourceLockfile))
+			d.Add(newPackage(name, version, SourceLockfile))
 		}
 	}
 	for sc.Scan() {
@@ -61,8 +62,8 @@ func ParseRequirements(r io.Reader) ([]sbom.Package, error) {
 	if logical.Len() > 0 {
 		handle(logical.String())
 	}
-	sortPackages(d.pkgs)
-	return d.pkgs, nil
+	sortPackages(d.Pkgs)
+	return d.Pkgs, nil
 }
 
 // stripComment removes a "#" comment: at the start of the line or after

@@ -127,7 +127,10 @@ ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { if (b > 0) printf "%-34s %8
 [ -x "$STELLA" ] || { echo "$STELLA missing: run make build" >&2; exit 1; }
 bench_image debian-app "$SHARED/testdata/images/debian-app/oci" "$SHARED/testdata/images/debian-app-v2/oci"
 if [ -n "$BIG" ]; then
-  bench_image "big ($BIG)" "$BIG"
+  big2=$(mktemp -d)/big-v2
+  python3 scripts/bench-v2.py "$BIG" "$SHARED/testdata/images/whiteouts/oci" "$big2"
+  bench_image "big ($BIG)" "$BIG" "$big2"
+  rm -rf "$(dirname "$big2")"
 else
   echo "== big image: not built (BUILD_BIG=1 make bench builds it, ~6 min, ~4 GB scratch)"
 fi

@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 3s
 
-.PHONY: build install test test-short fuzz lint bench demo clean
+.PHONY: build install test test-short fuzz lint bench compare demo clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stella
@@ -44,3 +44,7 @@ clean:
 
 # Rules of separate concerns (proto generation, release) live in mk/.
 -include mk/*.mk
+
+# Findings only Stella has / only a peer has (trivy, grype, osv-scanner on PATH).
+compare: build
+	scripts/compare.sh

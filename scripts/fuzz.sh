@@ -5,7 +5,8 @@
 # A target fails the run when the fuzzer finds a failing input (it writes
 # it under testdata/fuzz/). Go's fuzzer sometimes ends a short run with a
 # bare "context deadline exceeded" when the time runs out mid-minimisation,
-# without any failing input: such a run is retried once.
+# without any failing input: such a run is retried once, and a second
+# flake is reported as a warning, not a failure (nothing was found).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-3s}
@@ -19,7 +20,8 @@ for pkg in $(go list ./...); do
     for try in 1 2; do
       if go test -run '^$' -fuzz "^${f}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then ok=1; break; fi
       if grep -q "Failing input written" "$log" || ! grep -q "context deadline exceeded" "$log"; then break; fi
-      echo "fuzz $pkg $f: deadline flake without a failing input, retrying" >&2
+      echo "fuzz $pkg $f: deadline flake without a failing input (try $try)" >&2
+      [ "$try" = 2 ] && ok=1
     done
     if [ $ok = 0 ]; then cat "$log"; echo "fuzz $pkg $f FAILED"; exit 1; fi
     n=$((n+1))

@@ -2,7 +2,6 @@ package redhat
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -17,32 +16,13 @@ import (
 	"time"
 
 	"github.com/stella-scan/stella/internal/feed"
+	"github.com/stella-scan/stella/internal/feed/feedtest"
 	"github.com/stella-scan/stella/internal/testutil"
 )
 
 func collect(t *testing.T, src feed.Source, since time.Time) (map[string]feed.Record, []feed.Problem) {
 	t.Helper()
-	var (
-		mu       sync.Mutex
-		problems []feed.Problem
-	)
-	src.OnProblem = func(p feed.Problem) { mu.Lock(); problems = append(problems, p); mu.Unlock() }
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out := make(chan feed.Record, 64)
-	errc := make(chan error, 1)
-	go func() { errc <- New().Fetch(ctx, src, since, out); close(out) }()
-	recs := map[string]feed.Record{}
-	for r := range out {
-		if _, dup := recs[r.ID]; dup {
-			t.Errorf("record %s sent twice", r.ID)
-		}
-		recs[r.ID] = r
-	}
-	if err := <-errc; err != nil {
-		t.Fatalf("Fetch: %v", err)
-	}
-	return recs, problems
+	return feedtest.Collect(t, New(), src, since)
 }
 
 func hasFix(r feed.Record, distro, release, pkg, fixed string) bool {

@@ -103,7 +103,7 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routeTable() []route {
-	return []route{
+	rs := []route{
 		{"GET", "/healthz", "", s.healthz},
 		{"GET", "/readyz", "", s.readyz},
 		{"GET", "/metrics", "", func(w http.ResponseWriter, r *http.Request, _ *Principal) { s.metrics.handler().ServeHTTP(w, r) }},
@@ -119,6 +119,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/tokens", RoleViewer, s.listTokens},
 		{"DELETE", "/api/tokens/{id}", RoleViewer, s.revokeToken},
 	}
+	rs = append(rs, s.adminRoutes()...)
+	rs = append(rs, s.extraRoutes()...)
+	return rs
 }
 
 func (s *Server) routes() http.Handler {

@@ -14,11 +14,8 @@ func init() { register(newCoreCmd) }
 
 func newCoreCmd() *cobra.Command {
 	var (
-		sf     sourceFlags
-		addr   string
-		dbPath string
-		dirs   []string
-		opaURL string
+		f    coreFlags
+		addr string
 	)
 	cmd := &cobra.Command{
 		Use:   "core --addr HOST:PORT",
@@ -26,31 +23,18 @@ func newCoreCmd() *cobra.Command {
 		Long: `Serve the scanner core (SBOM, matching, VEX, policy) as the gRPC service
 stella.core.v1.Core (api/proto/stella/core/v1/core.proto). It scans registry
 references and uploaded SBOMs only: a client can never make it read the
-core's own files.`,
+core's own files. Like the in-process core of ` + "`stella serve`" + `, it decides
+every result with the default policy bundle plus --policy directories.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if addr == "" {
 				return withCode(exitUsage, errors.New("--addr is required"))
 			}
-			if dbPath == "" {
-				dbPath = defaultDBPath()
-			}
-			db, err := openDB(dbPath)
+			local, closeFn, err := f.local(cmd)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			opts, err := sf.options(cmd)
-			if err != nil {
-				return err
-			}
-			opts.Progress = nil
-			local := &core.Local{DB: db, Options: opts, Version: version}
-			if len(dirs) > 0 || opaURL != "" {
-				if local.Policy, err = evaluator(cmd, dirs, opaURL, 0); err != nil {
-					return err
-				}
-			}
+			defer closeFn()
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--addr %s: %w", addr, err))
@@ -62,10 +46,7 @@ core's own files.`,
 			return nil
 		},
 	}
-	sf.add(cmd.Flags())
+	f.addLocal(cmd.Flags())
 	cmd.Flags().StringVar(&addr, "addr", "", "HOST:PORT to listen on")
-	cmd.Flags().StringVar(&dbPath, "db", "", "vulnerability DB (default $STELLA_DB or the data directory's)")
-	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "organisation policy directory (repeatable)")
-	cmd.Flags().StringVar(&opaURL, "opa-url", "", "decide with this OPA server")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stella-scan/stella/internal/admission"
 	"github.com/stella-scan/stella/internal/core"
+	"github.com/stella-scan/stella/internal/events"
+	"github.com/stella-scan/stella/internal/policy"
 	"github.com/stella-scan/stella/internal/queue"
 	"github.com/stella-scan/stella/internal/queue/memory"
 	"github.com/stella-scan/stella/internal/queue/redisq"
@@ -49,18 +53,17 @@ func isRedisURL(s string) bool {
 }
 
 type serveFlags struct {
-	addr, data, store, queue, coreAddr string
-	workers                            int
-	jwtSecretFile, jwks                string
-	issuer, audience                   string
-	rate, scansPerDay                  int
-	quotaRedis                         string
-	lease                              time.Duration
-	// The in-process core's flags (as `stella core`).
-	sf     sourceFlags
-	dbPath string
-	dirs   []string
-	opaURL string
+	addr, data, store, queue string
+	tlsCert, tlsKey          string
+	workers                  int
+	jwtSecretFile, jwks      string
+	issuer, audience         string
+	rate, scansPerDay        int
+	quotaRedis               string
+	lease                    time.Duration
+	admissionTimeout         time.Duration
+	admissionFailOpen        bool
+	core                     coreFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -89,7 +92,6 @@ carries the tenant and role (admin, scanner, viewer) claims.`,
 	fl.StringVar(&f.data, "data", "", "directory of the embedded store (default $STELLA_DATA or $XDG_DATA_HOME/stella)")
 	fl.StringVar(&f.store, "store", "", "scan store URL: sqlite (default, under --data) or mongodb://…")
 	fl.StringVar(&f.queue, "queue", "", "job queue: empty for in-process, or redis://… (Redis Streams, shared with `stella worker`)")
-	fl.StringVar(&f.coreAddr, "core-addr", "", "call the scanner core at HOST:PORT (`stella core`) instead of in-process")
 	fl.IntVar(&f.workers, "workers", 2, "scan workers in this process (0: none, leave the jobs to `stella worker`)")
 	fl.DurationVar(&f.lease, "lease", 10*time.Minute, "how long a job may run before another worker re-claims it")
 	fl.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 secret (else $STELLA_JWT_SECRET)")
@@ -99,10 +101,11 @@ carries the tenant and role (admin, scanner, viewer) claims.`,
 	fl.IntVar(&f.rate, "rate-limit", 600, "API requests per minute per tenant (0: unlimited)")
 	fl.IntVar(&f.scansPerDay, "scans-per-day", 0, "scans per UTC day per tenant (0: unlimited)")
 	fl.StringVar(&f.quotaRedis, "quota-redis", "", "count quotas in this Redis, shared by every gateway (default: --queue when it is redis://, else in memory)")
-	f.sf.add(fl)
-	fl.StringVar(&f.dbPath, "db", "", "vulnerability DB of the in-process core (default $STELLA_DB or the data directory's)")
-	fl.StringArrayVar(&f.dirs, "policy", nil, "organisation policy directory, evaluated with the default bundle on every scan (repeatable)")
-	fl.StringVar(&f.opaURL, "opa-url", "", "decide with this OPA server instead")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (reloaded when it changes; required by the admission webhook)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fl.DurationVar(&f.admissionTimeout, "admission-timeout", admission.DefaultTimeout, "bound on one admission request at /api/admission")
+	fl.BoolVar(&f.admissionFailOpen, "admission-fail-open", false, "admit workloads whose images could not be decided in time (default: deny them)")
+	f.core.add(fl)
 	return cmd
 }
 
@@ -112,8 +115,14 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return withCode(exitUsage, errors.New("--tls-cert and --tls-key go together"))
+	}
 	if f.data == "" {
 		f.data = defaultDataDir()
+	}
+	if f.queue == "" && f.workers == 0 {
+		return withCode(exitUsage, errors.New("--workers 0 needs a shared queue (--queue redis://…): nobody else can take in-process jobs"))
 	}
 
 	st, err := openStore(f.store, f.data)
@@ -121,23 +130,16 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return err
 	}
 	defer st.Close()
-
-	var q queue.Queue
-	if isRedisURL(f.queue) {
-		rq, err := redisq.Open(ctx, f.queue, redisq.Options{Lease: f.lease})
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("--queue: %w", err))
-		}
-		q = rq
-	} else if f.queue != "" {
-		return withCode(exitUsage, fmt.Errorf("--queue %q: want redis://… or nothing for the in-process queue", f.queue))
-	} else {
-		q = memory.New(f.lease)
-		if f.workers == 0 {
-			return withCode(exitUsage, errors.New("--workers 0 needs a shared queue (--queue redis://…): nobody else can take in-process jobs"))
+	jobs, err := openJobs(ctx, f.queue, f.lease)
+	if err != nil {
+		return err
+	}
+	defer jobs.close()
+	if f.queue == "" {
+		if err := requeuePending(ctx, st, jobs.q); err != nil {
+			return err
 		}
 	}
-	defer q.Close()
 
 	quota := server.QuotaConfig{RequestsPerMinute: f.rate, ScansPerDay: f.scansPerDay}
 	if f.quotaRedis == "" && isRedisURL(f.queue) {
@@ -152,53 +154,64 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		quota.Counter = c
 	}
 
-	var scanner core.Scanner
-	if f.coreAddr != "" {
-		c, err := core.Dial(f.coreAddr)
+	scanner, closeCore, err := f.core.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer closeCore()
+
+	// The webhook answers only over TLS: the API server never calls plain
+	// HTTP.
+	var adm http.Handler
+	if f.tlsCert != "" {
+		adm, err = admission.NewHandler(admission.Config{Decide: coreDecider(scanner), Timeout: f.admissionTimeout, FailOpen: f.admissionFailOpen, Logger: slog.Default()})
 		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("--core-addr: %w", err))
+			return withCode(exitUsage, err)
 		}
-		defer c.Close()
-		scanner = c
-	} else {
-		l, closeFn, err := f.localCore(cmd)
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		scanner = l
 	}
 
-	srv, err := server.New(server.Config{Store: st, Queue: q, Core: scanner, Auth: auth, Quota: quota, Version: version, Logger: slog.Default()})
+	hub := events.NewHub()
+	srv, err := server.New(server.Config{Store: st, Queue: jobs.q, Core: scanner, Auth: auth, Quota: quota,
+		Hub: hub, Publisher: jobs.publisher(hub), Admission: adm, Version: version, Logger: slog.Default()})
 	if err != nil {
 		return withCode(exitUsage, err)
+	}
+	if jobs.events != nil {
+		if err := jobs.events.Relay(ctx, hub); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--queue: %w", err))
+		}
 	}
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--addr %s: %w", f.addr, err))
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	scheme := "http"
+	if f.tlsCert != "" {
+		getCert, err := admission.CertReloader(f.tlsCert, f.tlsKey)
+		if err != nil {
+			ln.Close()
+			return withCode(exitUsage, err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: getCert}
+		scheme = "https"
+	}
 
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
-	var wg sync.WaitGroup
-	host, _ := os.Hostname()
-	for i := range f.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			consumer := fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i)
-			if err := worker.Run(wctx, srv.WorkerStore(), q, consumer, core.StoredScan(scanner)); err != nil {
-				slog.Error("worker stopped", "consumer", consumer, "err", err)
-			}
-		}()
-	}
+	wg := runWorkers(wctx, f.workers, srv.WorkerStore(), jobs.q, scanner, nil)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	slog.Info("stella serve listening", "addr", ln.Addr().String(), "data", f.data, "workers", f.workers, "core", cmp.Or(f.coreAddr, "in-process"))
-	fmt.Fprintf(cmd.ErrOrStderr(), "stella serve: listening on http://%s (API description at /api/openapi.json)\n", ln.Addr())
+	go func() {
+		if scheme == "https" {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	slog.Info("stella serve listening", "addr", ln.Addr().String(), "data", f.data, "workers", f.workers, "core", cmp.Or(f.core.coreAddr, "in-process"))
+	fmt.Fprintf(cmd.ErrOrStderr(), "stella serve: listening on %s://%s (API description at /api/openapi.json)\n", scheme, ln.Addr())
 
 	select {
 	case <-ctx.Done():
@@ -218,35 +231,125 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	return nil
 }
 
-// localCore opens the in-process scanner core: the DB, the layer cache
-// and the policy. The default bundle always runs, so every scan gets a
-// verdict (pass, warn, fail).
-func (f *serveFlags) localCore(cmd *cobra.Command) (*core.Local, func(), error) {
-	if f.dbPath == "" {
-		f.dbPath = defaultDBPath()
-	}
-	db, err := openDB(f.dbPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts, err := f.sf.options(cmd)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	opts.Progress = nil
-	ev, err := evaluator(cmd, f.dirs, f.opaURL, 0)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	closeFn := func() {
-		if opts.Cache != nil {
-			opts.Cache.Close()
+// jobs is the job queue and, when it is shared (Redis), the event channel
+// the processes sharing it publish on.
+type jobs struct {
+	q      queue.Queue
+	events *events.Redis
+}
+
+// openJobs opens the queue a --queue value names: in-process when empty,
+// Redis Streams (and Redis pub/sub for events) for redis://….
+func openJobs(ctx context.Context, url string, lease time.Duration) (*jobs, error) {
+	switch {
+	case url == "":
+		return &jobs{q: memory.New(lease)}, nil
+	case isRedisURL(url):
+		rq, err := redisq.Open(ctx, url, redisq.Options{Lease: lease})
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("--queue: %w", err))
 		}
-		db.Close()
+		ev, err := events.OpenRedis(ctx, url)
+		if err != nil {
+			rq.Close()
+			return nil, withCode(exitUsage, fmt.Errorf("--queue: %w", err))
+		}
+		return &jobs{q: rq, events: ev}, nil
 	}
-	return &core.Local{DB: db, Options: opts, Policy: ev, Version: version}, closeFn, nil
+	return nil, withCode(exitUsage, fmt.Errorf("--queue %q: want redis://… or nothing for the in-process queue", url))
+}
+
+// publisher is where this process's scan events go: Redis when the queue
+// is shared (every gateway relays them), else straight to the local hub.
+func (j *jobs) publisher(local *events.Hub) events.Publisher {
+	if j.events != nil {
+		return j.events
+	}
+	return local
+}
+
+func (j *jobs) close() {
+	j.q.Close()
+	if j.events != nil {
+		j.events.Close()
+	}
+}
+
+// maxRequeue bounds the scans re-queued at start.
+const maxRequeue = 100000
+
+// requeuePending rebuilds the in-process queue from the store: scans
+// accepted (202) or running when the previous process stopped are queued
+// again, so a restart loses none.
+func requeuePending(ctx context.Context, st store.Store, q queue.Queue) error {
+	p, ok := st.(store.Pending)
+	if !ok {
+		slog.Warn("this store cannot list unfinished scans; scans queued before the restart stay queued")
+		return nil
+	}
+	scans, err := p.PendingScans(ctx, maxRequeue)
+	if err != nil {
+		return withCode(exitInternal, fmt.Errorf("re-queue unfinished scans: %w", err))
+	}
+	for _, s := range scans {
+		if err := q.Enqueue(ctx, queue.Job{ScanID: s.ID, Tenant: s.Tenant}); err != nil {
+			return withCode(exitInternal, fmt.Errorf("re-queue scan %s: %w", s.ID, err))
+		}
+	}
+	if len(scans) > 0 {
+		slog.Info("re-queued unfinished scans", "count", len(scans))
+	}
+	return nil
+}
+
+// runWorkers starts n workers taking jobs from q until ctx ends. A worker
+// whose store or queue fails stops and reports to failed (may be nil).
+func runWorkers(ctx context.Context, n int, st store.Store, q queue.Queue, scanner core.Scanner, failed func(error)) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	host, _ := os.Hostname()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			consumer := fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i)
+			if err := worker.Run(ctx, st, q, consumer, core.StoredScan(scanner)); err != nil {
+				slog.Error("worker stopped", "consumer", consumer, "err", err)
+				if failed != nil {
+					failed(err)
+				}
+			}
+		}()
+	}
+	return &wg
+}
+
+// coreDecider decides an admission request's image through the scanner
+// core, whose result carries the policy's verdict and reasons.
+func coreDecider(s core.Scanner) admission.Decider {
+	return func(ctx context.Context, image string) (admission.Decision, error) {
+		res, err := s.Scan(ctx, core.Request{Image: image, Tenant: "admission"})
+		if err != nil {
+			return admission.Decision{}, err
+		}
+		d := &policy.Decision{Verdict: res.Policy.Decision, Allow: res.Policy.Decision != "fail"}
+		for _, r := range res.Policy.Reasons {
+			level, msg, ok := strings.Cut(r, ": ")
+			if !ok {
+				level, msg = "deny", r
+			}
+			reason := policy.Reason{Level: level, Msg: msg}
+			if level == "warn" {
+				d.Warn = append(d.Warn, reason)
+			} else {
+				d.Deny = append(d.Deny, reason)
+			}
+		}
+		dig := ""
+		if res.Image != nil {
+			dig = res.Image.Digest
+		}
+		return admission.Decision{Digest: dig, Policy: d}, nil
+	}
 }
 
 // openMongoStore is wired once internal/store/mongo exists.

@@ -59,6 +59,17 @@ func (c *certLoader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return c.cert, nil
 }
 
+// CertReloader reads certFile and keyFile now (a bad pair fails here,
+// naming the files) and returns a tls.Config.GetCertificate that reloads
+// them when they change.
+func CertReloader(certFile, keyFile string) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error) {
+	cl := &certLoader{certFile: certFile, keyFile: keyFile}
+	if _, err := cl.get(nil); err != nil {
+		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return cl.get, nil
+}
+
 // Mux serves the webhook at /validate (and /), and /healthz.
 func Mux(h http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -76,9 +87,9 @@ func ListenAndServeTLS(ctx context.Context, cfg ServerConfig, h http.Handler) er
 	if log == nil {
 		log = slog.Default()
 	}
-	cl := &certLoader{certFile: cfg.CertFile, keyFile: cfg.KeyFile}
-	if _, err := cl.get(nil); err != nil {
-		return fmt.Errorf("--tls-cert %s / --tls-key %s: %w", cfg.CertFile, cfg.KeyFile, err)
+	getCert, err := CertReloader(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -86,7 +97,7 @@ func ListenAndServeTLS(ctx context.Context, cfg ServerConfig, h http.Handler) er
 	}
 	srv := &http.Server{
 		Handler:           Mux(h),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cl.get},
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: getCert},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -2,20 +2,12 @@ package core
 
 import (
 	"context"
-	"io"
-	"log"
 	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stella-scan/stella/internal/analyze/analyzetest"
 	"github.com/stella-scan/stella/internal/match/matchtest"
@@ -23,6 +15,7 @@ import (
 	"github.com/stella-scan/stella/internal/report"
 	"github.com/stella-scan/stella/internal/sbom/cyclonedx"
 	"github.com/stella-scan/stella/internal/scan"
+	"github.com/stella-scan/stella/internal/testutil"
 )
 
 func TestMain(m *testing.M) { matchtest.Main(m) }
@@ -30,20 +23,8 @@ func TestMain(m *testing.M) { matchtest.Main(m) }
 // pushFixture copies a fixture's OCI layout image to a loopback registry.
 func pushFixture(t *testing.T, img string) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	idx, err := layout.ImageIndexFromPath(filepath.Join(analyzetest.SharedDir(t), "testdata", "images", img, "oci"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := idx.IndexManifest()
-	im, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := strings.TrimPrefix(srv.URL, "http://") + "/fixtures/" + img + ":v1"
-	r, _ := name.ParseReference(ref, name.Insecure)
-	if err := remote.Write(r, im); err != nil {
+	ref := testutil.Registry(t) + "/fixtures/" + img + ":v1"
+	if _, err := testutil.PushLayout(filepath.Join(analyzetest.SharedDir(t), "testdata", "images", img, "oci"), ref); err != nil {
 		t.Fatal(err)
 	}
 	return ref

@@ -24,10 +24,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stella-scan/stella/internal/analyze/analyzetest"
 	"github.com/stella-scan/stella/internal/core"
@@ -38,6 +35,7 @@ import (
 	"github.com/stella-scan/stella/internal/server"
 	"github.com/stella-scan/stella/internal/store"
 	"github.com/stella-scan/stella/internal/store/sqlite"
+	"github.com/stella-scan/stella/internal/testutil"
 	"github.com/stella-scan/stella/internal/worker"
 )
 
@@ -158,7 +156,7 @@ func registryFixtures(t *testing.T) *fixtures {
 		fix = fixtures{host: l.Addr().String(), refs: map[string]string{}, digests: map[string]string{}}
 		for _, img := range []string{"debian-app", "alpine-3.14-apk"} {
 			ref := fix.host + "/fixtures/" + img + ":v1"
-			d, err := push(filepath.Join(images, img, "oci"), ref)
+			d, err := testutil.PushLayout(filepath.Join(images, img, "oci"), ref)
 			if err != nil {
 				fixErr = err
 				return
@@ -170,31 +168,6 @@ func registryFixtures(t *testing.T) *fixtures {
 		t.Fatal(fixErr)
 	}
 	return &fix
-}
-
-// push copies the first image of an OCI layout to ref.
-func push(ociDir, ref string) (string, error) {
-	idx, err := layout.ImageIndexFromPath(ociDir)
-	if err != nil {
-		return "", err
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return "", err
-	}
-	d := m.Manifests[0]
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		return "", err
-	}
-	img, err := idx.Image(d.Digest)
-	if err != nil {
-		return "", err
-	}
-	if err := remote.Write(r, img); err != nil {
-		return "", err
-	}
-	return d.Digest.String(), nil
 }
 
 var (

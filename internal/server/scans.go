@@ -125,7 +125,7 @@ func (s *Server) postScan(w http.ResponseWriter, r *http.Request, p *Principal) 
 		return
 	}
 	s.metrics.enqueued.Inc()
-	s.hub.publish(Event{Type: EventQueued, ScanID: sc.ID, Tenant: sc.Tenant, Target: sc.Target, State: sc.State, Time: now})
+	s.pub.Publish(r.Context(), Event{Type: EventQueued, ScanID: sc.ID, Tenant: sc.Tenant, Target: sc.Target, State: sc.State, Time: now})
 	self := "/api/scans/" + sc.ID
 	w.Header().Set("Location", self)
 	writeJSON(w, http.StatusAccepted, ScanAccepted{ID: sc.ID, State: sc.State, Target: sc.Target, Self: self})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stella-scan/stella/internal/core"
+	"github.com/stella-scan/stella/internal/events"
 	"github.com/stella-scan/stella/internal/queue"
 	"github.com/stella-scan/stella/internal/store"
 )
@@ -32,6 +33,16 @@ type Config struct {
 	Core  core.Scanner
 	Auth  AuthConfig
 	Quota QuotaConfig
+	// Hub receives the scan events this gateway streams on /api/events
+	// (a new one when nil). Publisher is where this process's scan state
+	// changes go: the Hub itself by default, or Redis when other
+	// processes run scans too (events.Redis, relayed into Hub).
+	Hub       *events.Hub
+	Publisher events.Publisher
+	// Admission, when set, is the Kubernetes admission webhook mounted at
+	// POST /api/admission (unauthenticated: the API server calls it over
+	// TLS; restrict who reaches it with a NetworkPolicy).
+	Admission http.Handler
 	// MaxBody bounds request bodies (DefaultMaxBody when 0).
 	MaxBody int64
 	Version string
@@ -45,9 +56,10 @@ type Server struct {
 	cfg     Config
 	auth    *authenticator
 	quotas  *quotas
-	hub     *hub
+	hub     *events.Hub
+	pub     events.Publisher
 	metrics *metrics
-	store   *eventStore
+	store   *events.Store
 	log     *slog.Logger
 	handler http.Handler
 }
@@ -73,8 +85,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, auth: a, quotas: &quotas{cfg: cfg.Quota, now: cfg.Now}, hub: newHub(), metrics: newMetrics(), log: cfg.Logger}
-	s.store = &eventStore{Store: cfg.Store, hub: s.hub, metrics: s.metrics}
+	if cfg.Hub == nil {
+		cfg.Hub = events.NewHub()
+	}
+	if cfg.Publisher == nil {
+		cfg.Publisher = cfg.Hub
+	}
+	s := &Server{cfg: cfg, auth: a, quotas: &quotas{cfg: cfg.Quota, now: cfg.Now}, hub: cfg.Hub, pub: cfg.Publisher, metrics: newMetrics(), log: cfg.Logger}
+	cfg.Hub.Observe(s.metrics.observeEvent)
+	s.store = &events.Store{Store: cfg.Store, Pub: s.pub}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -18,7 +18,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, p *Principal) {
 		return // Accept has answered
 	}
 	defer c.CloseNow()
-	sub, cancel := s.hub.subscribe(p.Tenant)
+	sub, cancel := s.hub.Subscribe(p.Tenant)
 	defer cancel()
 	// The client sends nothing; CloseRead handles its pings and close.
 	ctx := c.CloseRead(r.Context())
@@ -29,7 +29,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, p *Principal) {
 		case <-ctx.Done():
 			c.Close(websocket.StatusNormalClosure, "")
 			return
-		case e := <-sub.ch:
+		case e := <-sub:
 			wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 			err := wsjson.Write(wctx, c, e)
 			wcancel()

@@ -127,3 +127,10 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Pending is implemented by stores that can list the unfinished (queued or
+// running) scans of every tenant, oldest first: `stella serve` rebuilds its
+// in-process queue from them at start, so a restart loses no accepted scan.
+type Pending interface {
+	PendingScans(ctx context.Context, limit int) ([]Scan, error)
+}

@@ -60,3 +60,13 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("reopened token = %v, %v", tok, err)
 	}
 }
+
+func TestPending(t *testing.T) {
+	storetest.RunPending(t, func(t *testing.T) store.Store {
+		st, err := sqlite.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -14,6 +15,7 @@ import (
 // over gRPC at --core-addr.
 type coreFlags struct {
 	sf       sourceFlags
+	plugins  pluginFlags
 	dbPath   string
 	dirs     []string
 	opaURL   string
@@ -29,6 +31,7 @@ func (f *coreFlags) add(fl *pflag.FlagSet) {
 // addLocal adds the flags of the in-process core.
 func (f *coreFlags) addLocal(fl *pflag.FlagSet) {
 	f.sf.add(fl)
+	f.plugins.add(fl)
 	fl.StringVar(&f.dbPath, "db", "", "vulnerability DB of the in-process core (default $STELLA_DB or the data directory's)")
 	fl.StringArrayVar(&f.dirs, "policy", nil, "organisation policy directory, evaluated with the default bundle on every scan (repeatable)")
 	fl.StringVar(&f.opaURL, "opa-url", "", "decide with this OPA server instead")
@@ -62,8 +65,22 @@ func (f *coreFlags) local(cmd *cobra.Command) (*core.Local, func(), error) {
 		return nil, nil, err
 	}
 	opts.Progress = nil
-	ev, err := evaluator(cmd, f.dirs, f.opaURL, 0)
+	host, err := f.plugins.open(cmd.Context())
 	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	dirs := f.dirs
+	if d := host.RegoDir(); d != "" {
+		if f.opaURL != "" {
+			slog.Warn("the plug-in directory's Rego files are not sent to the OPA server at --opa-url; add them to its bundle")
+		} else {
+			dirs = append(dirs[:len(dirs):len(dirs)], d)
+		}
+	}
+	ev, err := evaluator(cmd, dirs, f.opaURL, 0)
+	if err != nil {
+		host.Close()
 		db.Close()
 		return nil, nil, err
 	}
@@ -71,7 +88,8 @@ func (f *coreFlags) local(cmd *cobra.Command) (*core.Local, func(), error) {
 		if opts.Cache != nil {
 			opts.Cache.Close()
 		}
+		host.Close()
 		db.Close()
 	}
-	return &core.Local{DB: db, Options: opts, Policy: ev, Version: version}, closeFn, nil
+	return &core.Local{DB: db, Options: opts, Policy: ev, Version: version, Plugins: host}, closeFn, nil
 }

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/stella-scan/stella/internal/plugin"
+
 	"github.com/spf13/cobra"
 )
 
@@ -71,6 +73,8 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
+	// Stella's executable is also the plug-in sandbox's launcher.
+	plugin.RunLauncherIfRequested()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"testing"
+
+	"github.com/stella-scan/stella/internal/plugin"
 )
 
 // envRunMain makes the test binary act as the stella command itself, so
@@ -11,6 +13,7 @@ import (
 const envRunMain = "STELLA_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	plugin.RunLauncherIfRequested()
 	if os.Getenv(envRunMain) == "1" {
 		main() // exits
 	}

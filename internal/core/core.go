@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/stella-scan/stella/internal/image"
+	"github.com/stella-scan/stella/internal/plugin"
 	"github.com/stella-scan/stella/internal/policy"
 	"github.com/stella-scan/stella/internal/report"
 	"github.com/stella-scan/stella/internal/sbom/sbomfile"
@@ -68,6 +69,9 @@ type Local struct {
 	Version string
 	// MaxSBOMSize bounds an uploaded SBOM (default sbomfile.DefaultMaxSize).
 	MaxSBOMSize int64
+	// Plugins, when set, take part in every scan (mutators, providers) and
+	// receive every decided result (result sinks).
+	Plugins *plugin.Host
 }
 
 var _ Scanner = (*Local)(nil)
@@ -78,6 +82,9 @@ func (l *Local) Scan(ctx context.Context, req Request) (*report.Result, error) {
 		return nil, err
 	}
 	opts := scan.ScanOptions{Options: l.Options, DB: l.DB, StellaVersion: l.Version}
+	if l.Plugins != nil {
+		opts.Plugins = l.Plugins
+	}
 	var (
 		res *report.Result
 		err error
@@ -102,6 +109,17 @@ func (l *Local) Scan(ctx context.Context, req Request) (*report.Result, error) {
 	if l.Policy != nil {
 		if err := Decide(ctx, l.Policy, res); err != nil {
 			return nil, fmt.Errorf("scan %s: policy: %w", req.ScanID, err)
+		}
+	}
+	if l.Plugins != nil {
+		// Result sinks take the decided result; how each delivery ended
+		// is recorded in the stored copy's provenance.
+		for _, run := range l.Plugins.Deliver(ctx, req.ScanID, req.Tenant, res) {
+			for i := range res.Provenance.Plugins {
+				if res.Provenance.Plugins[i].File == run.File {
+					res.Provenance.Plugins[i] = run
+				}
+			}
 		}
 	}
 	return res, nil

@@ -122,8 +122,16 @@ type Analyzer struct {
 
 // Plugin is a plug-in that ran, by its SHA-256.
 type Plugin struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
+	Name    string `json:"name"`
+	File    string `json:"file,omitempty"` // in the plug-in directory
+	Kind    string `json:"kind,omitempty"` // sbom_mutator, vulnerability_provider, result_sink, rego
+	Version string `json:"version,omitempty"`
+	SHA256  string `json:"sha256"`
+	// State is the plug-in's state at start-up (ready, refused, broken)
+	// or, for one that ran in this scan, how its call ended (ok, failed).
+	State      string `json:"state,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMS int64  `json:"durationMs,omitempty"`
 }
 
 // Summarize recomputes r.Summary from the findings.

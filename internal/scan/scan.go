@@ -27,10 +27,22 @@ type ScanOptions struct {
 	VEX []string
 	// Filter drops findings the user does not want to see.
 	Filter report.Filter
+	// Plugins, when set, take part in the scan: SBOM mutators before
+	// matching, vulnerability providers after it (internal/plugin.Host).
+	Plugins Plugins
 	// StellaVersion goes into the provenance.
 	StellaVersion string
 	// Now, when set, is the clock (tests); default time.Now.
 	Now func() time.Time
+}
+
+// Plugins are the plug-ins of a scan. A plug-in that fails is recorded in
+// the provenance; the scan goes on without it.
+type Plugins interface {
+	MutateSBOM(ctx context.Context, doc *sbom.Document) (*sbom.Document, []report.Plugin)
+	Provide(ctx context.Context, doc *sbom.Document) ([]match.Finding, []report.Plugin)
+	// Provenance lists every plug-in found, with its digest and state.
+	Provenance() []report.Plugin
 }
 
 // ErrNoDB is returned when ScanOptions.DB is nil.
@@ -94,12 +106,23 @@ func matchDocument(ctx context.Context, doc *sbom.Document, st *Stats, docs []*v
 		eng = match.New(opts.DB, nil)
 		defer eng.Close()
 	}
+	var runs []report.Plugin
+	if opts.Plugins != nil {
+		var r []report.Plugin
+		doc, r = opts.Plugins.MutateSBOM(ctx, doc)
+		runs = append(runs, r...)
+	}
 	tm := now()
 	findings, mst, err := eng.Match(ctx, doc.Packages)
 	if err != nil {
 		return nil, fmt.Errorf("match %s against %s: %w", doc.Target, opts.DB.Path(), err)
 	}
 	matchTime := now().Sub(tm)
+	if opts.Plugins != nil {
+		extra, r := opts.Plugins.Provide(ctx, doc)
+		findings = append(findings, extra...)
+		runs = append(runs, r...)
+	}
 	if findings == nil {
 		findings = []match.Finding{}
 	}
@@ -121,7 +144,7 @@ func matchDocument(ctx context.Context, doc *sbom.Document, st *Stats, docs []*v
 		StellaVersion: opts.StellaVersion,
 		ScannedAt:     t0.UTC(),
 		Analyzers:     analyzerInfo(analyzers(opts.Options)),
-		Plugins:       []report.Plugin{},
+		Plugins:       pluginProvenance(opts.Plugins, runs),
 		SBOMSource:    doc.Source,
 		MatchStats:    mst,
 	}
@@ -138,4 +161,24 @@ func matchDocument(ctx context.Context, doc *sbom.Document, st *Stats, docs []*v
 	r.Timing.TotalMS = ms(now().Sub(t0))
 	opts.Filter.Apply(r) // also computes the summary
 	return r, nil
+}
+
+// pluginProvenance lists every plug-in found; those that ran in this scan
+// say how their call ended.
+func pluginProvenance(p Plugins, runs []report.Plugin) []report.Plugin {
+	out := []report.Plugin{}
+	if p == nil {
+		return out
+	}
+	ran := map[string]report.Plugin{}
+	for _, r := range runs {
+		ran[r.File] = r
+	}
+	for _, pl := range p.Provenance() {
+		if r, ok := ran[pl.File]; ok {
+			pl = r
+		}
+		out = append(out, pl)
+	}
+	return out
 }

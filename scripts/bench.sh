@@ -142,7 +142,11 @@ sb=$(measure "$STELLA" sbom --no-cache -f json "oci:$SHARED/testdata/images/debi
 sc=$(measure "$STELLA" scan --no-cache --db "$db" -f json "oci:$SHARED/testdata/images/debian-app/oci")
 printf '%-34s %8s s %8s MB\n' "stella sbom (cold)" "${sb% *}" "$(( ${sb#* } / 1024 ))"
 printf '%-34s %8s s %8s MB\n' "stella scan (cold)" "${sc% *}" "$(( ${sc#* } / 1024 ))"
+echo "== server: stella serve with auth and quotas on, debian-app from a loopback registry"
+go run ./scripts/benchserve -stella "$STELLA" -db "$db" -image "$SHARED/testdata/images/debian-app/oci" -scans 200 -c 4
 rm -rf "$(dirname "$db")"
+echo "== plug-in call overhead (a process per call: start, handshake, call, kill)"
+go test ./internal/plugin -run '^$' -bench PluginCall -benchtime 20x 2>/dev/null | grep -E '^Benchmark' | sed 's/^Benchmark//'
 echo "== matching throughput (packages/s against the DB of all local feeds)"
 go test ./internal/match -run '^$' -bench . -benchtime 5x 2>/dev/null | grep -E '^Benchmark' | sed 's/^Benchmark//'
 echo "== policy evaluation (1,000 findings)"

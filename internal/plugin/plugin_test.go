@@ -38,7 +38,7 @@ var (
 
 // binaries builds the three example plug-ins and the misbehaving one
 // once per test run.
-func binaries(t *testing.T) string {
+func binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		root := testutil.RepoRoot(t)
@@ -68,7 +68,7 @@ func binaries(t *testing.T) string {
 
 // pluginDir makes a plug-in directory holding copies of the named
 // binaries (as the given file names) and their configurations.
-func pluginDir(t *testing.T, files map[string]string, configs map[string]any) string {
+func pluginDir(t testing.TB, files map[string]string, configs map[string]any) string {
 	t.Helper()
 	bins := binaries(t)
 	dir := t.TempDir()
@@ -90,7 +90,7 @@ func pluginDir(t *testing.T, files map[string]string, configs map[string]any) st
 	return dir
 }
 
-func sha(t *testing.T, path string) string {
+func sha(t testing.TB, path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -316,5 +316,23 @@ func TestDirectory(t *testing.T) {
 	os.WriteFile(f, nil, 0o644)
 	if _, err := plugin.Open(t.Context(), plugin.Config{Dir: f}); err == nil || !strings.Contains(err.Error(), f) {
 		t.Fatalf("a file as directory: %v", err)
+	}
+}
+
+// BenchmarkPluginCall is the overhead a plug-in adds to a scan: one
+// provider call on a small SBOM, with the process started, described by
+// the handshake, called and killed (make bench).
+func BenchmarkPluginCall(b *testing.B) {
+	dir := pluginDir(b, map[string]string{"good": "vuln-provider"}, map[string]any{"good": map[string]any{"advisories": []map[string]string{{"id": "ACME-1", "package": "zlib1g"}}}})
+	h, err := plugin.Open(context.Background(), plugin.Config{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	d := doc()
+	for b.Loop() {
+		if fs, runs := h.Provide(context.Background(), d); len(fs) != 1 || runs[0].State != "ok" {
+			b.Fatalf("%v %v", fs, runs)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/stella-scan/stella/internal/analyze/analyzetest"
 	"github.com/stella-scan/stella/internal/core"
@@ -255,8 +256,9 @@ func TestServeWithWorkerProcesses(t *testing.T) {
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("serve with --tls-cert listens on %s", base)
 	}
+	// The workers share one layer and image cache in the same Redis.
 	for range 2 {
-		start(t, "worker", "--queue", redisURL, "--data", data, "--db", fx.db, "--concurrency", "1")
+		start(t, "worker", "--queue", redisURL, "--data", data, "--db", fx.db, "--concurrency", "1", "--cache", redisURL)
 	}
 	c := &apiClient{t: t, base: base, tok: token(t, "acme", "scanner"),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
@@ -304,6 +306,14 @@ func TestServeWithWorkerProcesses(t *testing.T) {
 		if imgs[i] == "debian-app" && (len(s.Result.Findings) == 0 || s.Verdict != "fail") {
 			t.Fatalf("scan %s of debian-app: %d findings, verdict %s", id, len(s.Result.Findings), s.Verdict)
 		}
+	}
+
+	// The scans filled the shared cache.
+	o, _ := redis.ParseURL(redisURL)
+	rc := redis.NewClient(o)
+	defer rc.Close()
+	if keys, err := rc.Keys(t.Context(), "stella:image/*").Result(); err != nil || len(keys) < 2 {
+		t.Errorf("image cache entries in the shared Redis: %v, %v", keys, err)
 	}
 
 	// The admission webhook, unauthenticated as the API server calls it.

@@ -26,3 +26,4 @@ if [ ! -x "$opa_dir/opa" ]; then
   echo "setup: building opa $opa_ver (once)" >&2
   GOBIN="$opa_dir" go install "github.com/open-policy-agent/opa@$opa_ver"
 fi
+scripts/ferretdb.sh

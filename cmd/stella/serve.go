@@ -26,6 +26,7 @@ import (
 	"github.com/stella-scan/stella/internal/queue/redisq"
 	"github.com/stella-scan/stella/internal/server"
 	"github.com/stella-scan/stella/internal/store"
+	"github.com/stella-scan/stella/internal/store/mongo"
 	"github.com/stella-scan/stella/internal/store/sqlite"
 	"github.com/stella-scan/stella/internal/worker"
 )
@@ -352,9 +353,15 @@ func coreDecider(s core.Scanner) admission.Decider {
 	}
 }
 
-// openMongoStore is wired once internal/store/mongo exists.
+// openMongoStore opens the MongoDB store (database from the URL path,
+// "stella" by default); mongo.Open bounds the connect time and keeps the
+// password out of its errors.
 func openMongoStore(url string) (store.Store, error) {
-	return nil, withCode(exitUsage, fmt.Errorf("--store %s: the MongoDB store is not in this build yet; use the default SQLite store", redact(url)))
+	s, err := mongo.Open(context.Background(), url)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("--store: %w", err))
+	}
+	return s, nil
 }
 
 // redact hides the password of a URL in messages.
@@ -416,5 +423,5 @@ func openStore(url, data string) (store.Store, error) {
 	case strings.HasPrefix(url, "mongodb://") || strings.HasPrefix(url, "mongodb+srv://"):
 		return openMongoStore(url)
 	}
-	return nil, withCode(exitUsage, fmt.Errorf("--store %q: want sqlite (default) or mongodb://…", url))
+	return nil, withCode(exitUsage, fmt.Errorf("--store %q: want sqlite (default) or mongodb://…", redact(url)))
 }

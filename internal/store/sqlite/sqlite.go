@@ -223,7 +223,11 @@ func (s *Store) UpdateScan(ctx context.Context, sc *store.Scan) error {
 	now := time.Now().UTC()
 	r, err := s.db.ExecContext(ctx, `UPDATE scans SET
 		state = CASE WHEN state = 'done' THEN state ELSE ? END,
-		error = ?, attempts = ?, verdict = ?, digest = ?, updated_at = ?
+		error = CASE WHEN state = 'done' THEN error ELSE ? END,
+		attempts = ?,
+		verdict = CASE WHEN state = 'done' THEN verdict ELSE ? END,
+		digest = CASE WHEN state = 'done' THEN digest ELSE ? END,
+		updated_at = ?
 		WHERE tenant = ? AND id = ?`,
 		sc.State, sc.Error, sc.Attempts, sc.Verdict, sc.Digest, nanos(now), sc.Tenant, sc.ID)
 	if err != nil {

@@ -175,12 +175,19 @@ func testUpdateScan(t *testing.T, st store.Store) {
 	if err := st.CompleteScan(ctx(t), "acme", s.ID, Result(s.Target, "sha256:aaaa")); err != nil {
 		t.Fatal(err)
 	}
-	s.State = store.StateRunning
+	before, err := st.GetScan(ctx(t), "acme", s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A worker that loaded the scan before another completed it, then
+	// failed, changes none of the done scan's outcome.
+	s.State, s.Error, s.Digest, s.Verdict = store.StateRunning, "late failure", "", ""
 	if err := st.UpdateScan(ctx(t), s); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.GetScan(ctx(t), "acme", s.ID); got.State != store.StateDone || got.Result == nil {
-		t.Fatalf("done scan went back to %q", got.State)
+	got, _ = st.GetScan(ctx(t), "acme", s.ID)
+	if got.State != store.StateDone || got.Result == nil || got.Error != before.Error || got.Digest != before.Digest || got.Verdict != before.Verdict {
+		t.Fatalf("done scan changed by a late update: %+v (before %+v)", got, before)
 	}
 }
 

@@ -7,14 +7,18 @@ need_apt=()
 command -v make >/dev/null || need_apt+=(make)
 command -v gcc >/dev/null || need_apt+=(gcc)
 command -v redis-server >/dev/null || need_apt+=(redis-server)   # cache and queue tests
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need_apt+=(rabbitmq-server)   # sink transport tests
 [ -x /usr/bin/time ] || need_apt+=(time)                           # make bench
 if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null; fi
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null; fi
 fi
-# Tests start their own redis-server on a free port; the packaged service
-# is not needed.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+# Tests start their own redis-server and rabbitmq-server on free ports; the
+# packaged services are not needed.
+for svc in redis-server rabbitmq-server; do
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done
 go mod download
 
 # The OPA server for the sidecar tests (--opa-url), built from the Go module

@@ -65,6 +65,7 @@ type serveFlags struct {
 	admissionTimeout         time.Duration
 	admissionFailOpen        bool
 	core                     coreFlags
+	sinks                    sinkFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -107,6 +108,7 @@ carries the tenant and role (admin, scanner, viewer) claims.`,
 	fl.DurationVar(&f.admissionTimeout, "admission-timeout", admission.DefaultTimeout, "bound on one admission request at /api/admission")
 	fl.BoolVar(&f.admissionFailOpen, "admission-fail-open", false, "admit workloads whose images could not be decided in time (default: deny them)")
 	f.core.add(fl)
+	f.sinks.add(fl)
 	return cmd
 }
 
@@ -201,7 +203,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
-	wg := runWorkers(wctx, f.workers, srv.WorkerStore(), jobs.q, scanner, nil)
+	dispatch, err := f.sinks.open(wctx, f.data)
+	if err != nil {
+		return err
+	}
+	wg := runWorkers(wctx, f.workers, f.sinks.wrap(srv.WorkerStore(), dispatch), jobs.q, scanner, nil)
 
 	errc := make(chan error, 1)
 	go func() {

@@ -343,7 +343,8 @@ func TestServeWithWorkerProcesses(t *testing.T) {
 }
 
 // Scans accepted by a gateway that then died (persisted, queued) are run
-// when `stella serve` with its in-process queue starts again.
+// when `stella serve` with its in-process queue starts again, and their
+// results reach the configured sink.
 func TestServeRequeuesAcceptedScans(t *testing.T) {
 	fx := newProcessFixture(t)
 	data := t.TempDir()
@@ -367,12 +368,26 @@ func TestServeRequeuesAcceptedScans(t *testing.T) {
 	}
 	st.Close()
 
-	gw := start(t, append(serveArgs, "--addr", fmt.Sprintf("127.0.0.1:%d", testsvc.FreePort(t)), "--data", data, "--db", fx.db, "--workers", "1")...)
+	out := t.TempDir()
+	gw := start(t, append(serveArgs, "--addr", fmt.Sprintf("127.0.0.1:%d", testsvc.FreePort(t)), "--data", data, "--db", fx.db, "--workers", "1",
+		"--sink", "json:dir="+out)...)
 	c := &apiClient{t: t, base: waitListening(t, gw), tok: token(t, "acme", "viewer"), http: &http.Client{Timeout: 30 * time.Second}}
 	for id, attempts := range map[string]int{"left-0": 1, "left-1": 2} {
 		got := c.waitDone(id)
 		if got.State != store.StateDone || got.Attempts != attempts || got.Result == nil {
 			t.Fatalf("re-queued scan %s = %+v (want done after %d attempts)", id, got, attempts)
+		}
+		// The JSON file sink got the result.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, err := os.ReadFile(filepath.Join(out, id+".json"))
+			if err == nil && strings.Contains(string(b), `"scanId": "`+id+`"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no result of %s in the JSON file sink: %v", id, err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }

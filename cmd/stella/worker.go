@@ -18,6 +18,7 @@ func init() { register(newWorkerCmd) }
 func newWorkerCmd() *cobra.Command {
 	var (
 		f           coreFlags
+		sf          sinkFlags
 		queueURL    string
 		storeURL    string
 		data        string
@@ -62,9 +63,13 @@ gateway streams them on /api/events.`,
 			}
 			defer closeCore()
 
-			ws := &events.Store{Store: st, Pub: jobs.events}
 			wctx, stop := context.WithCancel(ctx)
 			defer stop()
+			dispatch, err := sf.open(wctx, data)
+			if err != nil {
+				return err
+			}
+			ws := sf.wrap(&events.Store{Store: st, Pub: jobs.events}, dispatch)
 			slog.Info("stella worker started", "concurrency", concurrency, "lease", lease)
 			fmt.Fprintf(cmd.ErrOrStderr(), "stella worker: taking jobs (%d at a time)\n", concurrency)
 			var once sync.Once
@@ -86,5 +91,6 @@ gateway streams them on /api/events.`,
 	fl.IntVar(&concurrency, "concurrency", 2, "scans run at once")
 	fl.DurationVar(&lease, "lease", 10*time.Minute, "how long a job may run before another worker re-claims it")
 	f.add(fl)
+	sf.add(fl)
 	return cmd
 }

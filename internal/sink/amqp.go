@@ -1,0 +1,202 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// DefaultQueue is the RabbitMQ queue results travel on.
+const DefaultQueue = "stella.results"
+
+// maxMessage bounds a message a sink-worker accepts.
+const maxMessage = 64 << 20
+
+// AMQP publishes each result as a persistent message (message id = scan
+// id) to a durable queue, with publisher confirms: Deliver returns only
+// once the broker has taken it.
+type AMQP struct {
+	url, queue string
+	mu         sync.Mutex
+	conn       *amqp.Connection
+	ch         *amqp.Channel
+	confirms   chan amqp.Confirmation
+}
+
+func newAMQP(opts map[string]string) (*AMQP, error) {
+	u, err := secret(opts, "url-file", "STELLA_AMQP_URL")
+	if err != nil {
+		return nil, err
+	}
+	q := opts["queue"]
+	if q == "" {
+		q = DefaultQueue
+	}
+	return NewAMQP(u, q), nil
+}
+
+// NewAMQP is a RabbitMQ sink; it connects on first use and reconnects
+// after a broker outage.
+func NewAMQP(amqpURL, queue string) *AMQP { return &AMQP{url: amqpURL, queue: queue} }
+
+func (a *AMQP) Name() string { return "amqp" }
+
+// redactAMQP hides the password of an amqp:// URL.
+func redactAMQP(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
+}
+
+// dial opens a connection and a confirming channel and declares the queue.
+func dial(ctx context.Context, amqpURL, queue string) (*amqp.Connection, *amqp.Channel, error) {
+	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(10 * time.Second), Heartbeat: 10 * time.Second})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect %s: %w", redactAMQP(amqpURL), err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("channel on %s: %w", redactAMQP(amqpURL), err)
+	}
+	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("declare queue %s: %w", queue, err)
+	}
+	return conn, ch, nil
+}
+
+func (a *AMQP) Deliver(ctx context.Context, d Delivery) error {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return Permanent(err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn == nil || a.conn.IsClosed() {
+		conn, ch, err := dial(ctx, a.url, a.queue)
+		if err != nil {
+			return err
+		}
+		if err := ch.Confirm(false); err != nil {
+			conn.Close()
+			return fmt.Errorf("confirm mode: %w", err)
+		}
+		a.conn, a.ch, a.confirms = conn, ch, ch.NotifyPublish(make(chan amqp.Confirmation, 1))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = a.ch.PublishWithContext(pctx, "", a.queue, true, false, amqp.Publishing{
+		ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: d.ScanID,
+		Timestamp: time.Now().UTC(), Type: "stella.scan.result", Body: body,
+	})
+	if err != nil {
+		a.reset()
+		return fmt.Errorf("publish %s: %w", d.ScanID, err)
+	}
+	select {
+	case c, ok := <-a.confirms:
+		if !ok {
+			a.reset()
+			return errors.New("broker closed the channel before confirming")
+		}
+		if !c.Ack {
+			return fmt.Errorf("broker refused %s (nack)", d.ScanID)
+		}
+		return nil
+	case <-pctx.Done():
+		a.reset()
+		return fmt.Errorf("publish %s: no confirm: %w", d.ScanID, pctx.Err())
+	}
+}
+
+func (a *AMQP) reset() {
+	if a.conn != nil {
+		a.conn.Close()
+	}
+	a.conn, a.ch, a.confirms = nil, nil, nil
+}
+
+// Close closes the connection.
+func (a *AMQP) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reset()
+	return nil
+}
+
+// Consume takes results from the queue until ctx ends: each message is
+// handed to handle and acknowledged only when handle returns nil (it is
+// requeued otherwise). A broken connection is re-dialled with backoff.
+func Consume(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := consumeOnce(ctx, amqpURL, queue, handle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var perm *PermanentError
+		if errors.As(err, &perm) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	return nil
+}
+
+func consumeOnce(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
+	conn, ch, err := dial(ctx, amqpURL, queue)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := ch.Qos(8, 0, false); err != nil {
+		return err
+	}
+	msgs, err := ch.ConsumeWithContext(ctx, queue, "", false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", queue, err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-msgs:
+			if !ok {
+				return errors.New("the broker closed the consumer")
+			}
+			var d Delivery
+			if len(m.Body) > maxMessage {
+				m.Nack(false, false) // never deliverable: dropped (dead-lettered if configured)
+				continue
+			}
+			if err := json.Unmarshal(m.Body, &d); err != nil || d.ScanID == "" {
+				m.Nack(false, false)
+				continue
+			}
+			if err := handle(ctx, d); err != nil {
+				m.Nack(false, true)
+				continue
+			}
+			if err := m.Ack(false); err != nil {
+				return fmt.Errorf("ack %s: %w", d.ScanID, err)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -21,6 +22,9 @@ func openLayout(t Target, opts Options) (*Opened, error) {
 	}
 	var chosen []v1.Descriptor
 	for _, d := range im.Manifests {
+		if t.Tag == "" && attachedArtifact(d) {
+			continue // an SBOM, signature or attestation of an image here
+		}
 		if t.Tag == "" || d.Annotations["org.opencontainers.image.ref.name"] == t.Tag || d.Annotations["io.containerd.image.name"] == t.Tag {
 			chosen = append(chosen, d)
 		}
@@ -77,4 +81,17 @@ func pickPlatform(ds []v1.Descriptor, want string) (v1.Descriptor, bool) {
 		}
 	}
 	return v1.Descriptor{}, false
+}
+
+// attachedArtifact tells the manifests that ride along with an image in a
+// layout (OCI referrers such as SBOMs, cosign's .sig/.att/.sbom tags) from
+// the images themselves.
+func attachedArtifact(d v1.Descriptor) bool {
+	switch d.ArtifactType {
+	case "", "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json":
+	default:
+		return true
+	}
+	name := d.Annotations["org.opencontainers.image.ref.name"]
+	return strings.HasPrefix(name, "sha256-") && (strings.HasSuffix(name, ".sig") || strings.HasSuffix(name, ".att") || strings.HasSuffix(name, ".sbom"))
 }

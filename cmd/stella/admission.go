@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/stella-scan/stella/internal/admission"
+	"github.com/stella-scan/stella/internal/image"
 	"github.com/stella-scan/stella/internal/policy"
+	"github.com/stella-scan/stella/internal/release"
 	"github.com/stella-scan/stella/internal/scan"
 )
 
@@ -27,6 +34,7 @@ func newAdmissionCmd() *cobra.Command {
 		scanTimeout time.Duration
 		failOpen    bool
 		dbPath      string
+		sigKey      string
 	)
 	cmd := &cobra.Command{
 		Use:   "admission --addr HOST:PORT --tls-cert FILE --tls-key FILE [--policy DIR]",
@@ -63,7 +71,17 @@ API server's retry. The certificate files are reloaded when they change.`,
 				return err
 			}
 			defer db.Close()
-			decide := scanDecider(scan.ScanOptions{Options: opts, DB: db, StellaVersion: version}, ev)
+			var pub *ecdsa.PublicKey
+			if sigKey != "" {
+				b, err := os.ReadFile(sigKey)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("--require-signature-key: %w", err))
+				}
+				if pub, err = image.ParsePublicKey(b); err != nil {
+					return withCode(exitUsage, fmt.Errorf("--require-signature-key %s: %w", sigKey, err))
+				}
+			}
+			decide := scanDecider(scan.ScanOptions{Options: opts, DB: db, StellaVersion: version}, ev, pub)
 			h, err := admission.NewHandler(admission.Config{Decide: decide, Timeout: timeout, ScanTimeout: scanTimeout, FailOpen: failOpen, Logger: slog.Default()})
 			if err != nil {
 				return withCode(exitUsage, err)
@@ -85,17 +103,40 @@ API server's retry. The certificate files are reloaded when they change.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", admission.DefaultTimeout, "bound on one admission request")
 	cmd.Flags().DurationVar(&scanTimeout, "scan-timeout", admission.DefaultScanTimeout, "bound on one image's scan")
 	cmd.Flags().BoolVar(&failOpen, "fail-open", false, "admit workloads whose images could not be decided (default: deny them)")
+	cmd.Flags().StringVar(&sigKey, "require-signature-key", "", "PEM public key (cosign.pub): refuse images without a valid cosign signature for it")
 	return cmd
 }
 
 // scanDecider scans one image (packages and findings) and decides it.
-func scanDecider(opts scan.ScanOptions, ev policy.Evaluator) admission.Decider {
-	return func(ctx context.Context, image string) (admission.Decision, error) {
-		res, err := scan.Scan(ctx, image, opts)
+// With pub, the image's cosign signature is checked first: an image
+// without a valid one is decided without being scanned (the built-in rule
+// denies it), and a signed one is scanned by the digest that was signed.
+func scanDecider(opts scan.ScanOptions, ev policy.Evaluator, pub *ecdsa.PublicKey) admission.Decider {
+	return func(ctx context.Context, img string) (admission.Decision, error) {
+		var sig *policy.Signature
+		if pub != nil {
+			sig = &policy.Signature{Required: true, Key: release.KeyID(pub)}
+			dig, err := release.VerifyRemote(img, pub)
+			if err != nil {
+				sig.Error = err.Error()
+				in := policy.Input{Image: policy.Image{Name: img, Signature: sig}}
+				d, err := ev.Evaluate(ctx, &in)
+				if err != nil {
+					return admission.Decision{}, err
+				}
+				return admission.Decision{Policy: d}, nil
+			}
+			sig.Verified = true
+			if r, err := name.ParseReference(img); err == nil {
+				img = r.Context().Digest(dig).String()
+			}
+		}
+		res, err := scan.Scan(ctx, img, opts)
 		if err != nil {
 			return admission.Decision{}, err
 		}
 		in := policy.FromResult(res)
+		in.Image.Signature = sig
 		d, err := ev.Evaluate(ctx, &in)
 		if err != nil {
 			return admission.Decision{}, err

@@ -27,6 +27,19 @@ type Image struct {
 	Digest   string  `json:"digest,omitempty"`   // manifest digest, sha256:…
 	Platform string  `json:"platform,omitempty"` // os/arch[/variant]
 	Layers   []Layer `json:"layers"`
+	// Signature is set when the caller checked the image's cosign
+	// signature (the admission webhook with --require-signature-key).
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Signature is the outcome of a signature check of the image.
+type Signature struct {
+	// Required says the caller demands a valid signature: the built-in
+	// rule denies the image unless Verified.
+	Required bool   `json:"required"`
+	Verified bool   `json:"verified"`
+	Key      string `json:"key,omitempty"`   // sha256 of the public key
+	Error    string `json:"error,omitempty"` // why it did not verify
 }
 
 // Layer is one image layer, bottom first.

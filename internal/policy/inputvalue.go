@@ -84,7 +84,17 @@ func (im *Image) term() *ast.Term {
 			item("createdBy", omit(l.CreatedBy)),
 		)
 	}
+	var sig *ast.Term
+	if s := im.Signature; s != nil {
+		sig = obj(
+			item("required", ast.BooleanTerm(s.Required)),
+			item("verified", ast.BooleanTerm(s.Verified)),
+			item("key", omit(s.Key)),
+			item("error", omit(s.Error)),
+		)
+	}
 	return obj(
+		item("signature", sig),
 		item("name", str(im.Name)),
 		item("digest", omit(im.Digest)),
 		item("platform", omit(im.Platform)),

@@ -18,6 +18,7 @@ install:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) test-deploy
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 test-short:

@@ -25,3 +25,9 @@ release-digest: release
 	@tail -1 dist/digest
 
 FORCE:
+
+# The Kubernetes manifests, the Helm chart and the seccomp/AppArmor
+# profiles, checked against the Kubernetes API types (deploy/validate is a
+# module of its own).
+test-deploy:
+	cd deploy/validate && $(GO) test -count=1 ./...

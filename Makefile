@@ -7,7 +7,7 @@ FUZZTIME  ?= 3s
 
 .PHONY: build install test test-short fuzz lint bench compare demo clean
 
-build:
+build: web
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stella
 
 install:

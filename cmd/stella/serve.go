@@ -175,7 +175,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 
 	hub := events.NewHub()
 	srv, err := server.New(server.Config{Store: st, Queue: jobs.q, Core: scanner, Auth: auth, Quota: quota,
-		Hub: hub, Publisher: jobs.publisher(hub), Admission: adm, Version: version, Logger: slog.Default()})
+		Hub: hub, Publisher: jobs.publisher(hub), Admission: adm, Version: version, Logger: slog.Default(),
+		Admin: adminOf(scanner, f.core.dirs), UI: webUI()})
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -430,4 +431,35 @@ func openStore(url, data string) (store.Store, error) {
 		return openMongoStore(url)
 	}
 	return nil, withCode(exitUsage, fmt.Errorf("--store %q: want sqlite (default) or mongodb://…", redact(url)))
+}
+
+// adminOf exposes the in-process core's plug-ins and feeds to the admin
+// pages (a remote core's are not visible from the gateway).
+func adminOf(s core.Scanner, policyDirs []string) server.Admin {
+	a := server.Admin{PolicyDirs: policyDirs}
+	l, ok := s.(*core.Local)
+	if !ok {
+		return a
+	}
+	if l.Plugins != nil {
+		a.Plugins = func() []server.PluginInfo {
+			var out []server.PluginInfo
+			for _, p := range l.Plugins.Plugins() {
+				out = append(out, server.PluginInfo{File: p.File, Name: p.Name, Kind: p.Kind, Version: p.Version, SHA256: p.SHA256, State: p.State, Error: p.Error})
+			}
+			return out
+		}
+	}
+	a.Feeds = func(ctx context.Context) ([]server.FeedInfo, error) {
+		st, err := l.DB.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []server.FeedInfo
+		for _, src := range st.Sources {
+			out = append(out, server.FeedInfo{Name: src.Source, LastSync: src.LastSync, Records: src.Records, AgeHours: time.Since(src.LastSync).Hours()})
+		}
+		return out, nil
+	}
+	return a
 }

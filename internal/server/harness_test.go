@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"math/big"
@@ -205,6 +206,10 @@ type gwOptions struct {
 	store   store.Store
 	maxBody int64
 	jwksURL string
+	// admission is mounted at /api/admission when set.
+	admission http.Handler
+	admin     server.Admin
+	ui        fs.FS
 }
 
 func newGateway(t *testing.T, o gwOptions) *gateway {
@@ -257,6 +262,7 @@ func newGateway(t *testing.T, o gwOptions) *gateway {
 	}
 	srv, err := server.New(server.Config{
 		Store: st, Queue: q, Core: scanner, Version: "test", MaxBody: o.maxBody,
+		Admission: o.admission, Admin: o.admin, UI: o.ui,
 		Auth:   server.AuthConfig{HS256Secret: k.secret, JWKS: jwks, Issuer: issuer, Audience: audience},
 		Quota:  o.quota,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

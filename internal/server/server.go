@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,11 @@ type Config struct {
 	// POST /api/admission (unauthenticated: the API server calls it over
 	// TLS; restrict who reaches it with a NetworkPolicy).
 	Admission http.Handler
+	// Admin wires the admin pages' data (plug-ins, feeds, policies).
+	Admin Admin
+	// UI is the web UI's files (index.html and its assets), served at /;
+	// nil serves a page saying how to build it.
+	UI fs.FS
 	// MaxBody bounds request bodies (DefaultMaxBody when 0).
 	MaxBody int64
 	Version string
@@ -171,6 +177,9 @@ func (s *Server) routes() http.Handler {
 		}
 		if _, p := byPath.Handler(r); p != "" {
 			byPath.ServeHTTP(w, r)
+			return
+		}
+		if s.serveUI(w, r) {
 			return
 		}
 		writeError(w, http.StatusNotFound, "no such endpoint %s %s: see /api/openapi.json", r.Method, r.URL.Path)

@@ -5,12 +5,21 @@
 #
 #   make release            dist/stella, dist/stella-image (OCI), dist/stella-image.tar
 #   make release-digest     the same; the image digest is the last line printed
+#   make release-verify RELEASE_PUB=cosign.pub    stella verify of dist/stella-image
+#   make release-push RELEASE_REPO=host/stella    the image, .sig/.att tags and
+#                           SBOM referrers to a registry (then cosign verify
+#                           --key cosign.pub --insecure-ignore-tlog works there)
+#
+# The version stamp is $(VERSION) (git describe --dirty): build from a clean
+# checkout for a reproducible release; timestamps come from the commit time.
 COMMIT            ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 RELEASE_LDFLAGS   := -s -w -buildid= -X main.version=$(VERSION)
 RELEASE_KEY       ?=
+RELEASE_PUB       ?=
+RELEASE_REPO      ?=
 
-.PHONY: release release-digest test-deploy
+.PHONY: release release-digest release-verify release-push test-deploy
 
 dist/stella: FORCE
 	@mkdir -p dist
@@ -23,6 +32,14 @@ release: dist/stella
 
 release-digest: release
 	@tail -1 dist/digest
+
+release-verify:
+	@test -n "$(RELEASE_PUB)" || { echo "RELEASE_PUB=cosign.pub is required" >&2; exit 2; }
+	dist/stella verify oci:dist/stella-image --key $(RELEASE_PUB)
+
+release-push:
+	@test -n "$(RELEASE_REPO)" || { echo "RELEASE_REPO=registry/repository is required" >&2; exit 2; }
+	dist/stella release push dist/stella-image $(RELEASE_REPO)
 
 FORCE:
 

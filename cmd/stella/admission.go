@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stella-scan/stella/internal/admission"
 	"github.com/stella-scan/stella/internal/image"
@@ -73,12 +74,9 @@ API server's retry. The certificate files are reloaded when they change.`,
 			defer db.Close()
 			var pub *ecdsa.PublicKey
 			if sigKey != "" {
-				b, err := os.ReadFile(sigKey)
-				if err != nil {
+				var err error
+				if pub, err = readPublicKey(sigKey); err != nil {
 					return withCode(exitUsage, fmt.Errorf("--require-signature-key: %w", err))
-				}
-				if pub, err = image.ParsePublicKey(b); err != nil {
-					return withCode(exitUsage, fmt.Errorf("--require-signature-key %s: %w", sigKey, err))
 				}
 			}
 			decide := scanDecider(scan.ScanOptions{Options: opts, DB: db, StellaVersion: version}, ev, pub)
@@ -116,7 +114,13 @@ func scanDecider(opts scan.ScanOptions, ev policy.Evaluator, pub *ecdsa.PublicKe
 		var sig *policy.Signature
 		if pub != nil {
 			sig = &policy.Signature{Required: true, Key: release.KeyID(pub)}
-			dig, err := release.VerifyRemote(img, pub)
+			dig, err := release.VerifyRemote(img, pub, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("stella"))
+			var ie *image.InputError
+			if errors.As(err, &ie) {
+				// The image could not be read at all: undecided, so
+				// --fail-open (or the default, deny) applies.
+				return admission.Decision{}, err
+			}
 			if err != nil {
 				sig.Error = err.Error()
 				in := policy.Input{Image: policy.Image{Name: img, Signature: sig}}

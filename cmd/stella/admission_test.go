@@ -79,4 +79,9 @@ func TestAdmissionRequiresSignature(t *testing.T) {
 			t.Fatalf("%s: digest %q verdict %s deny %+v", ref, d.Digest, d.Policy.Verdict, d.Policy.Deny)
 		}
 	}
+	// A registry that cannot be reached leaves the image undecided (an
+	// error: the webhook's --fail-open or its default, deny, applies).
+	if d, err := decide(t.Context(), "127.0.0.1:1/apps/gone:v1"); err == nil {
+		t.Fatalf("unreachable registry decided: %+v", d)
+	}
 }

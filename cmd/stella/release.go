@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,19 +8,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
-	"github.com/stella-scan/stella/internal/image"
 	"github.com/stella-scan/stella/internal/release"
 )
 
 func init() {
 	register(newReleaseCmd)
-	register(newVerifyCmd)
 }
 
 func newReleaseCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "release", Short: "Build, sign and attest Stella's own image (used by make release)"}
+	cmd := &cobra.Command{Use: "release", Short: "Build, sign and attest Stella's own image (maintainers; used by make release)", Hidden: true}
 	var o release.PublishOptions
 	var epoch string
 	build := &cobra.Command{
@@ -69,6 +68,7 @@ printed is the image digest.`,
 	fl.StringVar(&o.CACerts, "ca-certs", "", "CA bundle to ship (default "+release.CACerts+")")
 	fl.StringVar(&o.Key, "key", "", "ECDSA P-256 private key file to sign and attest with")
 	fl.StringVar(&o.LDFlags, "ldflags", "", "linker flags of the binary (recorded in the provenance)")
+	fl.StringVar(&o.Arch, "arch", "", "GOARCH of the image (default: read from the binary)")
 	fl.StringVar(&epoch, "source-date-epoch", "", "seconds since 1970 for every timestamp (default $SOURCE_DATE_EPOCH)")
 	keygen := &cobra.Command{
 		Use:   "keygen PRIVATE PUBLIC",
@@ -84,59 +84,20 @@ printed is the image digest.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(build, keygen)
-	return cmd
-}
-
-func newVerifyCmd() *cobra.Command {
-	var (
-		key, tag, format string
-	)
-	cmd := &cobra.Command{
-		Use:   "verify oci:DIR --key cosign.pub",
-		Short: "Verify an image's signature, attestations and SBOM referrers (cosign-compatible)",
-		Long: `Verify, in an OCI layout: every blob of the image against its digest; the
-cosign simple-signing signature with --key; the DSSE-signed in-toto
-attestations (SLSA provenance v1 and the CycloneDX SBOM) and that they name
-this image; and that the CycloneDX SBOM referrer is the attested one. A
-registry reference has its signature checked. Exit 0 when everything
-verifies, 3 otherwise, with the first failure.`,
-		Args: cobra.ExactArgs(1),
+	push := &cobra.Command{
+		Use:   "push DIR REPOSITORY",
+		Short: "Copy a release layout (image, .sig/.att tags, SBOM referrers) to a registry",
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if key == "" {
-				return withCode(exitUsage, errors.New("--key is required"))
-			}
-			kb, err := os.ReadFile(key)
+			d, err := release.Push(cmd.Context(), strings.TrimPrefix(args[0], "oci:"), args[1],
+				remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("stella"))
 			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("--key: %w", err))
+				return withCode(exitInput, err)
 			}
-			pub, err := image.ParsePublicKey(kb)
-			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("--key %s: %w", key, err))
-			}
-			target := args[0]
-			var rep *release.Report
-			if dir, ok := strings.CutPrefix(target, "oci:"); ok {
-				rep, err = release.VerifyLayout(dir, tag, pub)
-			} else {
-				var d string
-				d, err = release.VerifyRemote(target, pub)
-				rep = &release.Report{Digest: d, Lines: []string{"signature of " + d + " verified with key " + release.KeyID(pub)}}
-			}
-			if err != nil {
-				return withCode(exitInput, fmt.Errorf("verify %s: %w", target, err))
-			}
-			if format == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			for _, l := range rep.Lines {
-				fmt.Fprintln(cmd.OutOrStdout(), "✓", l)
-			}
+			fmt.Fprintln(cmd.OutOrStdout(), args[1]+"@"+d)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&key, "key", "", "PEM public key (cosign.pub)")
-	cmd.Flags().StringVar(&tag, "tag", "", "image in the layout, by its ref.name (default: the first image)")
-	cmd.Flags().StringVarP(&format, "format", "f", "text", "text or json")
+	cmd.AddCommand(build, keygen, push)
 	return cmd
 }

@@ -29,8 +29,18 @@ func (f *sinkFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&f.spool, "spool", "", "directory results wait in until their sinks take them (default DATA/spool)")
 }
 
-// open parses the sinks and starts their dispatcher; nil when none.
+// open parses the sinks and starts their dispatcher, which delivers the
+// spool in the background until ctx ends; nil when no --sink is given.
 func (f *sinkFlags) open(ctx context.Context, data string) (*sink.Dispatcher, error) {
+	d, err := f.dispatcher(data)
+	if d != nil {
+		go d.Run(ctx)
+	}
+	return d, err
+}
+
+// dispatcher parses the sinks and opens their spool; nil when none.
+func (f *sinkFlags) dispatcher(data string) (*sink.Dispatcher, error) {
 	if len(f.specs) == 0 {
 		return nil, nil
 	}
@@ -49,7 +59,6 @@ func (f *sinkFlags) open(ctx context.Context, data string) (*sink.Dispatcher, er
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("--spool: %w", err))
 	}
-	go d.Run(ctx)
 	return d, nil
 }
 
@@ -72,11 +81,18 @@ func newSinkWorkerCmd() *cobra.Command {
 		Use:   "sink-worker --sink SPEC… [--amqp-url-file FILE] [--queue Q]",
 		Short: "Deliver results from the RabbitMQ queue to the sinks (at least once, idempotent by scan id)",
 		Long: `Consume the results that ` + "`stella serve`/`stella worker`" + ` publish with
---sink amqp:… and deliver them to the sinks given with --sink. A message is
-acknowledged once it is in this worker's spool, and a spooled result is
-retried with backoff until its sink takes it; a result a sink already has is
-not sent to it again. Run several for availability. The broker URL comes
-from --amqp-url-file or $STELLA_AMQP_URL.`,
+--sink amqp:… and deliver them to the sinks given with --sink.
+
+A message is acknowledged only once every sink has taken it (a sink that
+refuses it for good, such as an HTTP 400, keeps it under SPOOL/KIND-N/failed/);
+otherwise it is requeued after a pause that grows with each failure, so a
+sink outage loses nothing. Under --spool each sink keeps a record of the scan
+ids it has, so a redelivered message (a worker killed before its ack, a
+publisher that re-sent) does not reach a sink twice; workers that share the
+spool directory share that record. Run several for availability.
+
+The broker URL, with its password, comes from --amqp-url-file or
+$STELLA_AMQP_URL; sink secrets come from files or the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -102,13 +118,13 @@ from --amqp-url-file or $STELLA_AMQP_URL.`,
 			if dataDir == "" {
 				dataDir = defaultDataDir()
 			}
-			d, err := f.open(ctx, dataDir)
+			d, err := f.open(ctx, dataDir) // Run: entries an operator moved back from failed/
 			if err != nil {
 				return err
 			}
 			slog.Info("stella sink-worker consuming", "queue", queue, "sinks", len(f.specs), "spool", f.spool)
 			fmt.Fprintf(cmd.ErrOrStderr(), "stella sink-worker: delivering %s to %d sink(s)\n", queue, len(f.specs))
-			if err := sink.Consume(ctx, url, queue, d.Submit); err != nil {
+			if err := sink.Consume(ctx, url, queue, sink.ConsumeOptions{}, d.Deliver); err != nil {
 				return withCode(exitInternal, err)
 			}
 			return nil
@@ -117,6 +133,6 @@ from --amqp-url-file or $STELLA_AMQP_URL.`,
 	f.add(cmd.Flags())
 	cmd.Flags().StringVar(&urlFile, "amqp-url-file", "", "file holding the amqp:// URL (else $STELLA_AMQP_URL)")
 	cmd.Flags().StringVar(&queue, "queue", sink.DefaultQueue, "queue to consume")
-	cmd.Flags().StringVar(&dataDir, "data", "", "data directory (default spool location)")
+	cmd.Flags().StringVar(&dataDir, "data", "", "data directory; the spool defaults to DATA/spool ($STELLA_DATA)")
 	return cmd
 }

@@ -13,13 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"text/template"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 )
 
 // documents splits a multi-document YAML file.
@@ -132,8 +136,10 @@ func checkDeployment(t *testing.T, where string, d *appsv1.Deployment) {
 		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 			t.Errorf("%s: container %s: read-only root and no privilege escalation required", where, c.Name)
 		}
-		if sc == nil || sc.AppArmorProfile == nil || sc.AppArmorProfile.Type != corev1.AppArmorProfileTypeLocalhost {
+		if sc == nil || sc.AppArmorProfile == nil || sc.AppArmorProfile.Type != corev1.AppArmorProfileTypeLocalhost || sc.AppArmorProfile.LocalhostProfile == nil {
 			t.Errorf("%s: container %s: the AppArmor profile is not set", where, c.Name)
+		} else if a := d.Spec.Template.Annotations["container.apparmor.security.beta.kubernetes.io/"+c.Name]; a != "localhost/"+*sc.AppArmorProfile.LocalhostProfile {
+			t.Errorf("%s: container %s: the AppArmor annotation %q does not match the field (older clusters read it)", where, c.Name, a)
 		}
 		if c.Resources.Limits.Memory().IsZero() || c.Resources.Limits.Cpu().IsZero() {
 			t.Errorf("%s: container %s: CPU and memory limits required", where, c.Name)
@@ -186,54 +192,59 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-// render renders the chart's templates as Helm does for a chart that uses
-// only Go template actions on .Values, .Release and .Chart (this chart
-// uses no Helm or Sprig function, which the test would fail on).
-func render(t *testing.T, values map[string]any) map[string][]byte {
+// render renders the chart with Helm's own engine (the chart loader,
+// values coalescing with values.yaml, the template functions Helm and
+// Sprig provide), as `helm template` would, for a release "stella" in
+// namespace "stella". The key is the template's path in the chart.
+func render(t *testing.T, values map[string]any) map[string]string {
 	t.Helper()
-	var chart map[string]any
-	b, err := os.ReadFile("../helm/stella/Chart.yaml")
+	c, err := loader.Load("../helm/stella")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("load the chart: %v", err)
 	}
-	if err := yaml.Unmarshal(b, &chart); err != nil {
-		t.Fatal(err)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the chart: %v", err)
 	}
-	data := map[string]any{
-		"Values":  values,
-		"Release": map[string]any{"Name": "stella", "Namespace": "security"},
-		"Chart":   map[string]any{"Name": chart["name"], "Version": chart["version"], "AppVersion": chart["appVersion"]},
+	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{Name: "stella", Namespace: "stella", IsInstall: true, Revision: 1}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatalf("values: %v", err)
 	}
-	files, _ := filepath.Glob("../helm/stella/templates/*.yaml")
-	out := map[string][]byte{}
-	for _, f := range files {
-		src, _ := os.ReadFile(f)
-		tpl, err := template.New(filepath.Base(f)).Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+	out, err := engine.Render(c, vals)
+	if err != nil {
+		t.Fatalf("render the chart: %v", err)
+	}
+	for k := range out {
+		if strings.HasPrefix(filepath.Base(k), "_") || strings.HasSuffix(k, "NOTES.txt") {
+			delete(out, k)
 		}
-		var buf bytes.Buffer
-		if err := tpl.Execute(&buf, data); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[f] = buf.Bytes()
 	}
 	return out
 }
 
+// deployment decodes the one Deployment among docs.
+func deployment(t *testing.T, where string, docs [][]byte) *appsv1.Deployment {
+	t.Helper()
+	for _, d := range docs {
+		var meta struct{ Kind string }
+		if yaml.Unmarshal(d, &meta) == nil && meta.Kind == "Deployment" {
+			var o appsv1.Deployment
+			if err := yaml.UnmarshalStrict(d, &o); err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			return &o
+		}
+	}
+	t.Fatalf("%s: no Deployment", where)
+	return nil
+}
+
 func TestHelmChart(t *testing.T) {
-	var values map[string]any
-	b, err := os.ReadFile("../helm/stella/values.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, &values); err != nil {
-		t.Fatal(err)
-	}
 	kinds := map[string]bool{}
-	for f, doc := range render(t, values) {
-		for _, d := range documents(doc) {
+	var all [][]byte
+	for f, doc := range render(t, nil) {
+		for _, d := range documents([]byte(doc)) {
 			kinds[check(t, f, d)] = true
+			all = append(all, d)
 		}
 	}
 	for _, k := range []string{"ServiceAccount", "Deployment", "Service", "ValidatingWebhookConfiguration", "NetworkPolicy"} {
@@ -241,11 +252,33 @@ func TestHelmChart(t *testing.T) {
 			t.Errorf("the chart renders no %s", k)
 		}
 	}
-	// Turning the network policy off renders none.
-	values["networkPolicy"] = map[string]any{"enabled": false}
-	for f, doc := range render(t, values) {
-		if strings.Contains(f, "networkpolicy") && len(bytes.TrimSpace(doc)) != 0 {
+	// With its default values the chart runs the pod the plain manifests run.
+	raw, err := os.ReadFile("../kubernetes/stella.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := deployment(t, "deploy/kubernetes", documents(raw))
+	got := deployment(t, "chart", all)
+	if !equality.Semantic.DeepEqual(got.Spec.Template.Spec, want.Spec.Template.Spec) {
+		g, _ := yaml.Marshal(got.Spec.Template.Spec)
+		w, _ := yaml.Marshal(want.Spec.Template.Spec)
+		t.Errorf("the chart's pod differs from deploy/kubernetes:\n%s\nwant\n%s", g, w)
+	}
+	// Values are honoured: no network policy, another image tag, a CA bundle.
+	out := render(t, map[string]any{
+		"networkPolicy": map[string]any{"enabled": false},
+		"image":         map[string]any{"tag": "v9.9.9"},
+		"webhook":       map[string]any{"caBundle": "Q0E="},
+	})
+	for f, doc := range out {
+		if strings.Contains(f, "networkpolicy") && len(strings.TrimSpace(doc)) != 0 {
 			t.Errorf("networkPolicy.enabled=false still renders %s", doc)
+		}
+		if strings.Contains(f, "webhook") && !strings.Contains(doc, "caBundle: Q0E=") {
+			t.Errorf("webhook.caBundle not rendered:\n%s", doc)
+		}
+		if strings.Contains(f, "deployment") && !strings.Contains(doc, "ghcr.io/stella-scan/stella:v9.9.9") {
+			t.Errorf("image.tag not rendered:\n%s", doc)
 		}
 	}
 }

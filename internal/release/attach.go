@@ -22,6 +22,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stella-scan/stella/internal/image"
@@ -38,17 +40,10 @@ const (
 	SPDXType          = "application/spdx+json"
 	SLSAProvenance    = "https://slsa.dev/provenance/v1"
 	CycloneDXBOM      = "https://cyclonedx.org/bom"
+	SPDXBOM           = "https://spdx.dev/Document"
 	StatementType     = "https://in-toto.io/Statement/v1"
 	emptyJSON         = "application/vnd.oci.empty.v1+json"
 )
-
-func mustTag(s string) name.Tag {
-	t, err := name.NewTag(s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
 
 // Layout is an OCI image layout being written.
 type Layout struct{ p layout.Path }
@@ -65,9 +60,11 @@ func NewLayout(dir string) (*Layout, error) {
 	return &Layout{p: p}, nil
 }
 
-// AddImage writes img tagged tag.
-func (l *Layout) AddImage(img v1.Image, tag string) (v1.Descriptor, error) {
-	if err := l.p.AppendImage(img, layout.WithAnnotations(map[string]string{layoutTag: tag})); err != nil {
+// AddImage writes img tagged tag: its ref.name is the tag alone (so that
+// oci:DIR:TAG names it), io.containerd.image.name the whole reference.
+func (l *Layout) AddImage(img v1.Image, tag name.Tag) (v1.Descriptor, error) {
+	ann := map[string]string{layoutTag: tag.TagStr(), containerdName: tag.String()}
+	if err := l.p.AppendImage(img, layout.WithAnnotations(ann)); err != nil {
 		return v1.Descriptor{}, err
 	}
 	d, err := img.Digest()
@@ -167,29 +164,61 @@ type SimpleSigning struct {
 		} `json:"image"`
 		Type string `json:"type"`
 	} `json:"critical"`
-	Optional map[string]string `json:"optional"`
+	Optional map[string]any `json:"optional"`
 }
 
-// Sign writes the simple-signing signature of the image (cosign's .sig).
-func (l *Layout) Sign(subject v1.Descriptor, ref string, key *ecdsa.PrivateKey) error {
+// SimpleSigningPayload is what cosign signs for an image: its
+// repository (without tag, as cosign writes it) and manifest digest.
+func SimpleSigningPayload(repo string, d v1.Hash) ([]byte, error) {
 	var p SimpleSigning
-	p.Critical.Identity.DockerReference = ref
-	p.Critical.Image.DockerManifestDigest = subject.Digest.String()
-	p.Critical.Type = "cosign container image signature"
-	payload, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
+	p.Critical.Identity.DockerReference = repo
+	p.Critical.Image.DockerManifestDigest = d.String()
+	p.Critical.Type = CosignSignatureType
+	return json.Marshal(p)
+}
+
+// CosignSignatureType is critical.type of a simple-signing payload.
+const CosignSignatureType = "cosign container image signature"
+
+// signatureImage is cosign's .sig image: an OCI manifest (config
+// application/vnd.oci.image.config.v1+json) whose layer is the payload,
+// annotated with the base64 ASN.1 ECDSA signature of its SHA-256.
+func signatureImage(payload []byte, key *ecdsa.PrivateKey) (v1.Image, error) {
 	sum := sha256.Sum256(payload)
 	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
 	if err != nil {
+		return nil, err
+	}
+	return cosignImage([]layerSpec{{data: payload, mediaType: SimpleSigningType,
+		annotations: map[string]string{SignatureAnn: base64.StdEncoding.EncodeToString(sig)}}})
+}
+
+// cosignImage builds an image of the given layers the way cosign does
+// (empty base, OCI media types, static layers with annotations).
+func cosignImage(layers []layerSpec) (v1.Image, error) {
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	for _, l := range layers {
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(l.data, types.MediaType(l.mediaType)), Annotations: l.annotations})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+// Sign writes the simple-signing signature of the image (cosign's .sig
+// tag) signed with key; repo is the image's repository, without tag.
+func (l *Layout) Sign(subject v1.Descriptor, repo string, key *ecdsa.PrivateKey) error {
+	payload, err := SimpleSigningPayload(repo, subject.Digest)
+	if err != nil {
 		return err
 	}
-	_, err = l.manifest("", nil, SigTag(subject.Digest), []layerSpec{{
-		mediaType: SimpleSigningType, data: payload,
-		annotations: map[string]string{SignatureAnn: base64.StdEncoding.EncodeToString(sig)},
-	}}, nil)
-	return err
+	img, err := signatureImage(payload, key)
+	if err != nil {
+		return err
+	}
+	return l.p.AppendImage(img, layout.WithAnnotations(map[string]string{layoutTag: SigTag(subject.Digest)}))
 }
 
 // Statement is an in-toto Statement v1.
@@ -219,35 +248,49 @@ type Signature struct {
 	Sig   string `json:"sig"`
 }
 
-// Attest writes the statements as DSSE envelopes signed with key, as the
-// layers of cosign's .att manifest of subject.
-func (l *Layout) Attest(subject v1.Descriptor, ref string, key *ecdsa.PrivateKey, predicates map[string][]byte) error {
+// envelopes signs one in-toto statement per predicate, about the image
+// repo@digest, as DSSE envelopes (PAE over the payload, ECDSA P-256),
+// in a fixed order: SLSA provenance, then the SBOMs.
+func envelopes(repo string, d v1.Hash, key *ecdsa.PrivateKey, predicates map[string][]byte) ([]layerSpec, error) {
 	var layers []layerSpec
-	for _, pt := range []string{SLSAProvenance, CycloneDXBOM} {
+	for _, pt := range []string{SLSAProvenance, CycloneDXBOM, SPDXBOM} {
 		pred, ok := predicates[pt]
 		if !ok {
 			continue
 		}
 		st := Statement{Type: StatementType, PredicateType: pt, Predicate: pred,
-			Subject: []Subject{{Name: ref, Digest: map[string]string{"sha256": subject.Digest.Hex}}}}
+			Subject: []Subject{{Name: repo, Digest: map[string]string{"sha256": d.Hex}}}}
 		payload, err := json.Marshal(st)
 		if err != nil {
-			return fmt.Errorf("release: statement %s: %w", pt, err)
+			return nil, fmt.Errorf("release: statement %s: %w", pt, err)
 		}
 		sum := sha256.Sum256(image.PAE(InTotoType, payload))
 		sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		env, err := json.Marshal(Envelope{PayloadType: InTotoType, Payload: base64.StdEncoding.EncodeToString(payload),
 			Signatures: []Signature{{Sig: base64.StdEncoding.EncodeToString(sig)}}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		layers = append(layers, layerSpec{mediaType: DSSEType, data: env, annotations: map[string]string{PredicateAnn: pt}})
 	}
-	_, err := l.manifest("", nil, AttTag(subject.Digest), layers, nil)
-	return err
+	return layers, nil
+}
+
+// Attest writes the statements as DSSE envelopes signed with key, as the
+// layers of cosign's .att image of subject.
+func (l *Layout) Attest(subject v1.Descriptor, repo string, key *ecdsa.PrivateKey, predicates map[string][]byte) error {
+	layers, err := envelopes(repo, subject.Digest, key, predicates)
+	if err != nil {
+		return err
+	}
+	img, err := cosignImage(layers)
+	if err != nil {
+		return err
+	}
+	return l.p.AppendImage(img, layout.WithAnnotations(map[string]string{layoutTag: AttTag(subject.Digest)}))
 }
 
 // Provenance is the SLSA provenance v1 predicate of a release build.

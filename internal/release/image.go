@@ -10,12 +10,14 @@ package release
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -43,6 +45,26 @@ type Options struct {
 	Version string    // stamped into labels
 	Commit  string    // source commit
 	Created time.Time // every timestamp in the image (SOURCE_DATE_EPOCH)
+	Arch    string    // GOARCH of the image (default: read from the binary's ELF header)
+}
+
+// elfArch maps an ELF machine to a GOARCH.
+var elfArch = map[elf.Machine]string{
+	elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64", elf.EM_386: "386", elf.EM_ARM: "arm",
+	elf.EM_PPC64: "ppc64le", elf.EM_S390: "s390x", elf.EM_RISCV: "riscv64", elf.EM_LOONGARCH: "loong64",
+}
+
+// binaryArch reads the GOARCH of a Linux executable.
+func binaryArch(path string, b []byte) (string, error) {
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return "", fmt.Errorf("release: binary %s: not a Linux executable (%w); give --arch", path, err)
+	}
+	a, ok := elfArch[f.Machine]
+	if !ok {
+		return "", fmt.Errorf("release: binary %s: unknown ELF machine %s; give --arch", path, f.Machine)
+	}
+	return a, nil
 }
 
 // Build assembles the image. Every byte depends only on the inputs: tar
@@ -60,12 +82,31 @@ func Build(o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("release: CA certificates: %w", err)
 	}
+	if o.Arch == "" {
+		if o.Arch, err = binaryArch(o.Binary, bin); err != nil {
+			return nil, err
+		}
+	}
 	t := o.Created.UTC()
 	layer, err := rootfs(t, bin, certs)
 	if err != nil {
 		return nil, err
 	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer)), nil },
+	// Compressed once, here: a gzip stream without name or time, at a
+	// fixed level, depends only on the tar and the Go version.
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(layer); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	compressed := gz.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(compressed)), nil },
 		tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, err
@@ -83,7 +124,7 @@ func Build(o Options) (v1.Image, error) {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = "amd64", "linux"
+	cf.Architecture, cf.OS = o.Arch, "linux"
 	cf.Created = v1.Time{Time: t}
 	cf.Config = v1.Config{
 		User:         fmt.Sprintf("%d:%d", UID, GID),
@@ -156,20 +197,16 @@ func rootfs(t time.Time, bin, certs []byte) ([]byte, error) {
 // layoutTag is the ref.name annotation of an image in an OCI layout.
 const layoutTag = "org.opencontainers.image.ref.name"
 
+// containerdName is the full image name of a layout entry, as containerd
+// and BuildKit write it.
+const containerdName = "io.containerd.image.name"
+
 // WriteDockerArchive writes img as a docker-archive (docker load) tagged tag.
-func WriteDockerArchive(path, tag string, img v1.Image) error {
+func WriteDockerArchive(path string, tag name.Tag, img v1.Image) error {
 	tmp := path + ".tmp"
-	if err := tarball.WriteToFile(tmp, mustTag(tag), img); err != nil {
+	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("release: docker archive %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
-}
-
-func abs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
 }

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/stella-scan/stella/internal/sbom/cyclonedx"
 	"github.com/stella-scan/stella/internal/sbom/spdx"
 	"github.com/stella-scan/stella/internal/scan"
@@ -39,15 +41,25 @@ func Publish(ctx context.Context, o PublishOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	tag, err := name.NewTag(o.Repo + ":" + o.Version)
+	if err != nil {
+		return nil, fmt.Errorf("release: image name %q and version %q: %w", o.Repo, o.Version, err)
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
-	tag := o.Repo + ":" + o.Version
 	res := &Result{Layout: filepath.Join(o.Out, "stella-image"), Archive: filepath.Join(o.Out, "stella-image.tar")}
 	if err := WriteDockerArchive(res.Archive, tag, img); err != nil {
 		return nil, err
 	}
-	l, err := NewLayout(res.Layout)
+	// The layout is written beside its place and renamed into it when
+	// complete, so that a failed release leaves no half-signed layout.
+	tmp, err := os.MkdirTemp(o.Out, ".stella-image-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	l, err := NewLayout(tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +69,15 @@ func Publish(ctx context.Context, o PublishOptions) (*Result, error) {
 	}
 	res.Digest = desc.Digest.String()
 
-	// Stella scans itself.
-	doc, _, err := scan.SBOM(ctx, "oci:"+res.Layout, scan.Options{SBOMSource: scan.SourceUnpack})
+	// Stella scans itself (its layers, not an attached SBOM: there is none yet).
+	doc, _, err := scan.SBOM(ctx, "oci:"+tmp, scan.Options{SBOMSource: scan.SourceUnpack})
 	if err != nil {
 		return nil, fmt.Errorf("release: SBOM of the image: %w", err)
+	}
+	// Named as published, not by the temporary directory it was read from.
+	doc.Target = tag.Context().Name() + "@" + res.Digest
+	if doc.Image != nil {
+		doc.Image.Name = tag.String()
 	}
 	var cdx, spx bytes.Buffer
 	if err := cyclonedx.EncodeWith(&cdx, doc, cyclonedx.Options{ToolVersion: o.Version, Timestamp: o.Created}); err != nil {
@@ -75,22 +92,28 @@ func Publish(ctx context.Context, o PublishOptions) (*Result, error) {
 	if _, err := l.AttachSBOM(desc, SPDXType, spx.Bytes(), o.Created); err != nil {
 		return nil, err
 	}
-	if o.Key == "" {
-		return res, nil
+	if o.Key != "" {
+		key, err := LoadPrivateKey(o.Key)
+		if err != nil {
+			return nil, err
+		}
+		repo := tag.Context().Name()
+		if err := l.Sign(desc, repo, key); err != nil {
+			return nil, err
+		}
+		prov, err := Provenance(o.Commit, o.Version, runtime.Version(), o.LDFlags, started, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if err := l.Attest(desc, repo, key, map[string][]byte{SLSAProvenance: prov, CycloneDXBOM: cdx.Bytes(), SPDXBOM: spx.Bytes()}); err != nil {
+			return nil, err
+		}
 	}
-	key, err := LoadPrivateKey(o.Key)
-	if err != nil {
+	if err := os.RemoveAll(res.Layout); err != nil {
 		return nil, err
 	}
-	if err := l.Sign(desc, tag, key); err != nil {
-		return nil, err
-	}
-	prov, err := Provenance(o.Commit, o.Version, runtime.Version(), o.LDFlags, started, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := l.Attest(desc, tag, key, map[string][]byte{SLSAProvenance: prov, CycloneDXBOM: cdx.Bytes()}); err != nil {
-		return nil, err
+	if err := os.Rename(tmp, res.Layout); err != nil {
+		return nil, fmt.Errorf("release: %w", err)
 	}
 	return res, nil
 }

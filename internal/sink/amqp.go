@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type AMQP struct {
 	conn       *amqp.Connection
 	ch         *amqp.Channel
 	confirms   chan amqp.Confirmation
+	returns    chan amqp.Return
 }
 
 func newAMQP(opts map[string]string) (*AMQP, error) {
@@ -93,6 +95,9 @@ func (a *AMQP) Deliver(ctx context.Context, d Delivery) error {
 			conn.Close()
 			return fmt.Errorf("confirm mode: %w", err)
 		}
+		// A mandatory message no queue takes comes back (basic.return)
+		// before its confirm.
+		a.returns = ch.NotifyReturn(make(chan amqp.Return, 1))
 		a.conn, a.ch, a.confirms = conn, ch, ch.NotifyPublish(make(chan amqp.Confirmation, 1))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -114,6 +119,12 @@ func (a *AMQP) Deliver(ctx context.Context, d Delivery) error {
 		if !c.Ack {
 			return fmt.Errorf("broker refused %s (nack)", d.ScanID)
 		}
+		select {
+		case r := <-a.returns:
+			a.reset() // the next attempt declares the queue again
+			return fmt.Errorf("publish %s: returned by the broker: %d %s (queue %s gone?)", r.MessageId, r.ReplyCode, r.ReplyText, a.queue)
+		default:
+		}
 		return nil
 	case <-pctx.Done():
 		a.reset()
@@ -125,7 +136,7 @@ func (a *AMQP) reset() {
 	if a.conn != nil {
 		a.conn.Close()
 	}
-	a.conn, a.ch, a.confirms = nil, nil, nil
+	a.conn, a.ch, a.confirms, a.returns = nil, nil, nil, nil
 }
 
 // Close closes the connection.
@@ -136,20 +147,46 @@ func (a *AMQP) Close() error {
 	return nil
 }
 
+// ConsumeOptions tune Consume.
+type ConsumeOptions struct {
+	// MinPause and MaxPause bound the pause before a message whose
+	// delivery failed is requeued; it doubles with each failure of the
+	// same scan (default 1 s and 30 s), so that a sink outage does not
+	// spin the broker.
+	MinPause, MaxPause time.Duration
+	// Prefetch is how many unacknowledged messages the broker sends
+	// ahead (default 4).
+	Prefetch int
+	Logger   *slog.Logger
+}
+
 // Consume takes results from the queue until ctx ends: each message is
-// handed to handle and acknowledged only when handle returns nil (it is
-// requeued otherwise). A broken connection is re-dialled with backoff.
-func Consume(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
+// handed to handle and acknowledged only when handle returns nil; it is
+// requeued (after a pause) otherwise. A message that is not a result
+// (not JSON, no valid scan id, larger than 64 MiB) is rejected without
+// requeue: the broker dead-letters it if the queue has a dead-letter
+// exchange. A broken connection is re-dialled with backoff.
+func Consume(ctx context.Context, amqpURL, queue string, o ConsumeOptions, handle func(context.Context, Delivery) error) error {
+	if o.MinPause <= 0 {
+		o.MinPause = time.Second
+	}
+	if o.MaxPause < o.MinPause {
+		o.MaxPause = max(30*time.Second, o.MinPause)
+	}
+	if o.Prefetch <= 0 {
+		o.Prefetch = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c := &consumer{o: o, failures: map[string]int{}}
 	backoff := time.Second
 	for ctx.Err() == nil {
-		err := consumeOnce(ctx, amqpURL, queue, handle)
+		err := c.once(ctx, amqpURL, queue, handle)
 		if ctx.Err() != nil {
 			return nil
 		}
-		var perm *PermanentError
-		if errors.As(err, &perm) {
-			return err
-		}
+		o.Logger.Warn("sink-worker: broker connection lost; reconnecting", "queue", queue, "in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -160,13 +197,18 @@ func Consume(ctx context.Context, amqpURL, queue string, handle func(context.Con
 	return nil
 }
 
-func consumeOnce(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
+type consumer struct {
+	o        ConsumeOptions
+	failures map[string]int // scan id -> failed deliveries in a row
+}
+
+func (c *consumer) once(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
 	conn, ch, err := dial(ctx, amqpURL, queue)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := ch.Qos(8, 0, false); err != nil {
+	if err := ch.Qos(c.o.Prefetch, 0, false); err != nil {
 		return err
 	}
 	msgs, err := ch.ConsumeWithContext(ctx, queue, "", false, false, false, false, nil)
@@ -183,17 +225,39 @@ func consumeOnce(ctx context.Context, amqpURL, queue string, handle func(context
 			}
 			var d Delivery
 			if len(m.Body) > maxMessage {
-				m.Nack(false, false) // never deliverable: dropped (dead-lettered if configured)
+				c.o.Logger.Error("sink-worker: message too large; rejected", "queue", queue, "message", m.MessageId, "bytes", len(m.Body))
+				m.Nack(false, false)
 				continue
 			}
-			if err := json.Unmarshal(m.Body, &d); err != nil || d.ScanID == "" {
+			if err := json.Unmarshal(m.Body, &d); err != nil || !safeID.MatchString(d.ScanID) {
+				c.o.Logger.Error("sink-worker: message is not a stella result; rejected", "queue", queue, "message", m.MessageId, "err", err)
 				m.Nack(false, false)
 				continue
 			}
 			if err := handle(ctx, d); err != nil {
-				m.Nack(false, true)
+				if ctx.Err() != nil {
+					return nil // the connection closes: the broker requeues it
+				}
+				if len(c.failures) > 10000 {
+					clear(c.failures)
+				}
+				c.failures[d.ScanID]++
+				pause := c.o.MinPause << min(c.failures[d.ScanID]-1, 20)
+				if pause > c.o.MaxPause || pause <= 0 {
+					pause = c.o.MaxPause
+				}
+				c.o.Logger.Warn("sink-worker: delivery failed; requeued", "scan", d.ScanID, "pause", pause, "err", err)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(pause):
+				}
+				if err := m.Nack(false, true); err != nil {
+					return fmt.Errorf("requeue %s: %w", d.ScanID, err)
+				}
 				continue
 			}
+			delete(c.failures, d.ScanID)
 			if err := m.Ack(false); err != nil {
 				return fmt.Errorf("ack %s: %w", d.ScanID, err)
 			}

@@ -3,22 +3,58 @@
 // generic webhook with an HMAC-signed body, and a RabbitMQ queue (from
 // which `stella sink-worker` processes deliver to the other sinks).
 //
+// # Specs
+//
+// Sinks are given as specs, "KIND:key=value,key=value" (Parse); values
+// cannot contain a comma. Secrets are read from files (Docker/Kubernetes
+// secret mounts) or the environment, never from the spec:
+//
+//	json:dir=/var/lib/stella/results[,keep=10000][,max-bytes=1G]
+//	slack:url-file=/run/secrets/slack-webhook      (else $STELLA_SLACK_WEBHOOK_URL)
+//	splunk:url=https://splunk:8088[,index=main],token-file=/run/secrets/hec
+//	                                               (else $STELLA_SPLUNK_HEC_TOKEN)
+//	webhook:url=https://hooks.example/stella,secret-file=/run/secrets/hmac
+//	                                               (else $STELLA_WEBHOOK_SECRET)
+//	amqp:url-file=/run/secrets/amqp[,queue=stella.results]   (else $STELLA_AMQP_URL)
+//
+// # What each sink sends
+//
+//   - json: DIR/SCANID.json, the Delivery (scan id, tenant, result)
+//     indented, written atomically (temp file, fsync, rename); rotation
+//     keeps the newest `keep` files and at most `max-bytes` in total.
+//   - slack: POST of {"text": …, "blocks": […]} to the incoming webhook:
+//     image, verdict, counts by severity, the top five findings, KEV ids.
+//     Slack answers 200 "ok"; any other answer is an error.
+//   - splunk: POST URL/services/collector/event with "Authorization:
+//     Splunk TOKEN" and {"time","host","source":"stella",
+//     "sourcetype":"stella:scan","event":{"summary","result"}}; HEC must
+//     answer {"text":"Success","code":0}.
+//   - webhook: POST of the Delivery as JSON with X-Stella-Signature:
+//     sha256=HEX (HMAC-SHA256 of the body with the shared secret) and
+//     X-Stella-Delivery: SCANID.
+//   - amqp: a persistent message (message id = scan id, type
+//     stella.scan.result) on a durable queue, with publisher confirms.
+//
+// HTTP answers 2xx are deliveries, 429 and 5xx are retried, other 4xx are
+// refusals for good (PermanentError): retrying cannot fix a bad token.
+//
+// # Reliability
+//
 // A Dispatcher spools every result to disk for every sink before it tries
-// to deliver, retries with exponential backoff, and removes a spool entry
-// only once its sink took it: an outage of a sink, or a crash of Stella,
-// loses no result. Delivery is at least once; every sink is idempotent by
-// scan id where its receiver lets it be (file name, AMQP message id,
-// X-Stella-Delivery header).
+// to deliver (Submit), retries with exponential backoff (bounded by
+// Options.MaxBackoff) without end, and removes a spool entry only once
+// its sink took it: an outage of a sink, or a crash of Stella, loses no
+// result; the spool is delivered at start-up and on a timer. The spool is
+// bounded (Options.MaxSpoolBytes): beyond it Submit fails with
+// ErrSpoolFull and stella_sink_spool_full_total counts the refusal.
 //
-// Sinks are given as specs, "KIND:key=value,key=value" (Parse):
-//
-//	json:dir=/var/lib/stella/results[,keep=1000]
-//	slack:url-file=/run/secrets/slack-webhook          (or $STELLA_SLACK_WEBHOOK_URL)
-//	splunk:url=https://splunk:8088,token-file=/run/secrets/hec   (or $STELLA_SPLUNK_HEC_TOKEN)
-//	webhook:url=https://hooks.example/stella,secret-file=/run/secrets/hmac   (or $STELLA_WEBHOOK_SECRET)
-//	amqp:url-file=/run/secrets/amqp[,queue=stella.results]   (or $STELLA_AMQP_URL)
-//
-// Secrets are read from files or the environment, never from the spec.
+// `stella sink-worker` consumes the queue and calls Dispatcher.Deliver:
+// a message is acknowledged only once every sink has taken it (or
+// refused it for good; the refusal is kept under the spool's failed/),
+// and requeued after a pause otherwise. Delivery is at least once; per
+// sink, an on-disk record of delivered scan ids keeps a redelivered
+// message from reaching a sink twice, and the receivers can deduplicate
+// by scan id too (file name, AMQP message id, X-Stella-Delivery).
 package sink
 
 import (
@@ -83,7 +119,7 @@ func Parse(spec string) (Sink, error) {
 		err error
 	)
 	allowed := map[string][]string{
-		"json":    {"dir", "keep"},
+		"json":    {"dir", "keep", "max-bytes"},
 		"slack":   {"url-file"},
 		"splunk":  {"url", "token-file", "index"},
 		"webhook": {"url", "secret-file"},

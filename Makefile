@@ -19,6 +19,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(MAKE) test-deploy
+	$(MAKE) test-ui
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 test-short:

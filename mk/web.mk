@@ -15,4 +15,4 @@ web: web-deps
 # Browser tests: a real `stella serve` with real scans, driven in Debian's
 # chromium by playwright-core; screenshots go to docs/screenshots.
 test-ui: build web-deps
-	cd web && node e2e/run.mjs
+	$(GO) run ./scripts/e2e-ui -stella $(BIN)

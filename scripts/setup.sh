@@ -9,6 +9,9 @@ command -v gcc >/dev/null || need_apt+=(gcc)
 command -v redis-server >/dev/null || need_apt+=(redis-server)   # cache and queue tests
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need_apt+=(rabbitmq-server)   # sink transport tests
 [ -x /usr/bin/time ] || need_apt+=(time)                           # make bench
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)   # shipped in Stella's image
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)                   # UI browser tests (playwright-core drives it)
+command -v npm >/dev/null || need_apt+=(nodejs npm)                # the UI build
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null; fi
@@ -31,3 +34,8 @@ if [ ! -x "$opa_dir/opa" ]; then
   GOBIN="$opa_dir" go install "github.com/open-policy-agent/opa@$opa_ver"
 fi
 scripts/ferretdb.sh
+# The web UI's dependencies (Angular, Tailwind, playwright-core, axe-core),
+# exactly as package-lock.json pins them; no browser download.
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi

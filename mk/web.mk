@@ -1,4 +1,4 @@
-# The web UI (web/: Angular + Tailwind), built into web/dist/ui and embedded
+# The web UI (web/: Angular + Tailwind), built into web/bundle/out and embedded
 # in the binary. `make build` builds it first.
 NPM ?= npm
 

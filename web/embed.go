@@ -1,5 +1,5 @@
 // Package web holds Stella's web UI (Angular + Tailwind, sources under
-// src/), built by `make web` into dist/ and embedded in the binary.
+// src/), built by `make web` into bundle/out/ and embedded in the binary.
 package web
 
 import (
@@ -7,13 +7,13 @@ import (
 	"io/fs"
 )
 
-//go:embed all:dist
-var dist embed.FS
+//go:embed all:bundle
+var bundle embed.FS
 
 // FS returns the built UI (index.html at its root), or nil when this
-// binary was built without it (dist/ holds only the placeholder).
+// binary was built without it (bundle/ holds only the placeholder).
 func FS() fs.FS {
-	sub, err := fs.Sub(dist, "dist/ui/browser")
+	sub, err := fs.Sub(bundle, "bundle/out/browser")
 	if err != nil {
 		return nil
 	}

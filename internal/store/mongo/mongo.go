@@ -30,7 +30,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -696,35 +695,6 @@ func (s *Store) GetScan(ctx context.Context, tenant, id string) (*store.Scan, er
 	return sc, nil
 }
 
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 500:
-		return 500
-	}
-	return n
-}
-
-func encodeCursor(parts ...string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
-}
-
-func decodeCursor(c string, n int) ([]string, error) {
-	if len(c) > 4096 {
-		return nil, fmt.Errorf("bad cursor: %d bytes", len(c))
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, fmt.Errorf("bad cursor %q: %w", c, err)
-	}
-	p := strings.Split(string(b), "\x00")
-	if len(p) != n {
-		return nil, fmt.Errorf("bad cursor %q", c)
-	}
-	return p, nil
-}
-
 func (s *Store) findScans(ctx context.Context, filter bson.D, opts *options.FindOptions) ([]store.Scan, error) {
 	cur, err := s.scans.Find(ctx, filter, opts)
 	if err != nil {
@@ -766,7 +736,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 		q = append(q, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: nanos(f.Since)}}})
 	}
 	if f.Cursor != "" {
-		p, err := decodeCursor(f.Cursor, 2)
+		p, err := store.DecodeCursor(f.Cursor, 2)
 		if err != nil {
 			return nil, "", fmt.Errorf("mongo store: list scans of tenant %q: %w", f.Tenant, err)
 		}
@@ -779,7 +749,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 			bson.D{{Key: "created", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: p[1]}}}},
 		}})
 	}
-	n := limit(f.Limit)
+	n := store.Limit(f.Limit)
 	out, err := s.findScans(ctx, q, options.Find().
 		SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(n+1)))
 	if err != nil {
@@ -789,7 +759,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 	if len(out) > n {
 		out = out[:n]
 		last := out[n-1]
-		next = encodeCursor(strconv.FormatInt(nanos(last.CreatedAt), 10), last.ID)
+		next = store.EncodeCursor(strconv.FormatInt(nanos(last.CreatedAt), 10), last.ID)
 	}
 	return out, next, nil
 }
@@ -799,7 +769,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.FindingRow, string, error) {
 	after := ""
 	if f.Cursor != "" {
-		p, err := decodeCursor(f.Cursor, 1)
+		p, err := store.DecodeCursor(f.Cursor, 1)
 		if err != nil || p[0] == "" {
 			return nil, "", fmt.Errorf("mongo store: findings of tenant %q: bad cursor %q", f.Tenant, f.Cursor)
 		}
@@ -835,7 +805,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	if after != "" {
 		q = append(q, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 	}
-	n := limit(f.Limit)
+	n := store.Limit(f.Limit)
 	cur, err := s.findings.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(n+1)))
 	if err != nil {
 		return nil, "", fmt.Errorf("mongo store: findings of tenant %q: %w", f.Tenant, err)
@@ -847,7 +817,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	next := ""
 	if len(docs) > n {
 		docs = docs[:n]
-		next = encodeCursor(docs[n-1].ID)
+		next = store.EncodeCursor(docs[n-1].ID)
 	}
 	out := make([]store.FindingRow, 0, len(docs))
 	for _, d := range docs {

@@ -315,29 +315,6 @@ func TestIndexesCoverCollections(t *testing.T) {
 	}
 }
 
-// FuzzDecodeCursor: a client's cursor never panics the decoder, and every
-// cursor the store hands out decodes back to its parts.
-func FuzzDecodeCursor(f *testing.F) {
-	f.Add("1772366400000000000", "scan-acme-0001", "!!garbage")
-	f.Add("", "", "")
-	f.Add("x\x00y", "z", encodeCursor("a", "b", "c"))
-	f.Fuzz(func(t *testing.T, a, b, raw string) {
-		decodeCursor(raw, 1)
-		decodeCursor(raw, 2)
-		if strings.Contains(a, "\x00") || strings.Contains(b, "\x00") {
-			return
-		}
-		c := encodeCursor(a, b)
-		if len(c) > 4096 {
-			return
-		}
-		p, err := decodeCursor(c, 2)
-		if err != nil || p[0] != a || p[1] != b {
-			t.Fatalf("decodeCursor(encodeCursor(%q, %q)) = %q, %v", a, b, p, err)
-		}
-	})
-}
-
 // FuzzDecodeBlob: a corrupt stored result or request is an error, never a
 // panic; what compress writes, decompress reads back.
 func FuzzDecodeBlob(f *testing.F) {

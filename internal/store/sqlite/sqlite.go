@@ -12,7 +12,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -390,32 +389,6 @@ func (s *Store) GetScan(ctx context.Context, tenant, id string) (*store.Scan, er
 	return sc, nil
 }
 
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 500:
-		return 500
-	}
-	return n
-}
-
-func encodeCursor(parts ...string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
-}
-
-func decodeCursor(c string, n int) ([]string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, fmt.Errorf("bad cursor %q: %w", c, err)
-	}
-	p := strings.Split(string(b), "\x00")
-	if len(p) != n {
-		return nil, fmt.Errorf("bad cursor %q", c)
-	}
-	return p, nil
-}
-
 // ListScans implements store.Store: newest first, paged by an opaque
 // cursor (created time and id of the last scan of the page).
 func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan, string, error) {
@@ -442,7 +415,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 		args = append(args, nanos(f.Since))
 	}
 	if f.Cursor != "" {
-		p, err := decodeCursor(f.Cursor, 2)
+		p, err := store.DecodeCursor(f.Cursor, 2)
 		if err != nil {
 			return nil, "", fmt.Errorf("sqlite store: list scans of tenant %q: %w", f.Tenant, err)
 		}
@@ -453,7 +426,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
 		args = append(args, at, at, p[1])
 	}
-	n := limit(f.Limit)
+	n := store.Limit(f.Limit)
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, n+1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -476,7 +449,7 @@ func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan
 	if len(out) > n {
 		out = out[:n]
 		last := out[n-1]
-		next = encodeCursor(strconv.FormatInt(nanos(last.CreatedAt), 10), last.ID)
+		next = store.EncodeCursor(strconv.FormatInt(nanos(last.CreatedAt), 10), last.ID)
 	}
 	return out, next, nil
 }
@@ -502,7 +475,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 		args = append(args, strings.ToUpper(f.Severity))
 	}
 	if f.Cursor != "" {
-		p, err := decodeCursor(f.Cursor, 1)
+		p, err := store.DecodeCursor(f.Cursor, 1)
 		if err != nil {
 			return nil, "", fmt.Errorf("sqlite store: findings of tenant %q: %w", f.Tenant, err)
 		}
@@ -513,7 +486,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 		q += ` AND f.seq > ?`
 		args = append(args, seq)
 	}
-	n := limit(f.Limit)
+	n := store.Limit(f.Limit)
 	q += ` ORDER BY f.seq LIMIT ?`
 	args = append(args, n+1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -553,7 +526,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) ([]store.Fi
 	next := ""
 	if len(out) > n {
 		out = out[:n]
-		next = encodeCursor(strconv.FormatInt(seqs[n-1], 10))
+		next = store.EncodeCursor(strconv.FormatInt(seqs[n-1], 10))
 	}
 	return out, next, nil
 }

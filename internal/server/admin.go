@@ -255,7 +255,7 @@ func (s *Server) feeds(w http.ResponseWriter, r *http.Request, _ *Principal) {
 
 func (s *Server) feedSync(w http.ResponseWriter, r *http.Request, _ *Principal) {
 	if s.cfg.Admin.FeedSync == nil {
-		writeError(w, http.StatusNotImplemented, "this server has no feed mirror to sync from (start it with --feeds-mirror DIR, or run `stella db sync` from cron)")
+		writeError(w, http.StatusNotImplemented, "this server does not sync feeds itself: run `stella db sync` (from cron, or a kit import) and restart, or embed Stella with a FeedSync function")
 		return
 	}
 	if err := s.cfg.Admin.FeedSync(r.Context()); err != nil {

@@ -61,20 +61,45 @@ func redactAMQP(raw string) string {
 	return u.String()
 }
 
-// dial opens a connection and a confirming channel and declares the queue.
-func dial(ctx context.Context, amqpURL, queue string) (*amqp.Connection, *amqp.Channel, error) {
+// setupTimeout bounds opening a channel and declaring the queue: the
+// client library's calls after the handshake have no deadline of their
+// own, and a broker that accepts connections while it recovers may not
+// answer them.
+const setupTimeout = 30 * time.Second
+
+// dial opens a connection and a channel (in confirm mode when confirm),
+// and declares the durable queue; all of it bounded by ctx and
+// setupTimeout.
+func dial(ctx context.Context, amqpURL, queue string, confirm bool) (*amqp.Connection, *amqp.Channel, error) {
 	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(10 * time.Second), Heartbeat: 10 * time.Second})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", redactAMQP(amqpURL), err)
 	}
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	stop := context.AfterFunc(sctx, func() { conn.Close() }) // unblocks the calls below
+	fail := func(what string, err error) (*amqp.Connection, *amqp.Channel, error) {
+		conn.Close()
+		if sctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", sctx.Err(), err)
+		}
+		return nil, nil, fmt.Errorf("%s on %s: %w", what, redactAMQP(amqpURL), err)
+	}
 	ch, err := conn.Channel()
 	if err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("channel on %s: %w", redactAMQP(amqpURL), err)
+		return fail("open channel", err)
+	}
+	if confirm {
+		if err := ch.Confirm(false); err != nil {
+			return fail("confirm mode", err)
+		}
 	}
 	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
+		return fail("declare queue "+queue, err)
+	}
+	if !stop() {
 		conn.Close()
-		return nil, nil, fmt.Errorf("declare queue %s: %w", queue, err)
+		return nil, nil, fmt.Errorf("set up %s: %w", redactAMQP(amqpURL), sctx.Err())
 	}
 	return conn, ch, nil
 }
@@ -87,13 +112,9 @@ func (a *AMQP) Deliver(ctx context.Context, d Delivery) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.conn == nil || a.conn.IsClosed() {
-		conn, ch, err := dial(ctx, a.url, a.queue)
+		conn, ch, err := dial(ctx, a.url, a.queue, true)
 		if err != nil {
 			return err
-		}
-		if err := ch.Confirm(false); err != nil {
-			conn.Close()
-			return fmt.Errorf("confirm mode: %w", err)
 		}
 		// A mandatory message no queue takes comes back (basic.return)
 		// before its confirm.
@@ -120,7 +141,11 @@ func (a *AMQP) Deliver(ctx context.Context, d Delivery) error {
 			return fmt.Errorf("broker refused %s (nack)", d.ScanID)
 		}
 		select {
-		case r := <-a.returns:
+		case r, ok := <-a.returns:
+			if !ok { // the connection closed after the confirm: delivered
+				a.reset()
+				return nil
+			}
 			a.reset() // the next attempt declares the queue again
 			return fmt.Errorf("publish %s: returned by the broker: %d %s (queue %s gone?)", r.MessageId, r.ReplyCode, r.ReplyText, a.queue)
 		default:
@@ -203,7 +228,7 @@ type consumer struct {
 }
 
 func (c *consumer) once(ctx context.Context, amqpURL, queue string, handle func(context.Context, Delivery) error) error {
-	conn, ch, err := dial(ctx, amqpURL, queue)
+	conn, ch, err := dial(ctx, amqpURL, queue, false)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,9 @@ type mutator struct {
 	f func(context.Context, *pluginv1.SBOM) (*pluginv1.SBOM, error)
 }
 
-func (m mutator) Mutate(ctx context.Context, in *pluginv1.SBOM) (*pluginv1.SBOM, error) { return m.f(ctx, in) }
+func (m mutator) Mutate(ctx context.Context, in *pluginv1.SBOM) (*pluginv1.SBOM, error) {
+	return m.f(ctx, in)
+}
 
 // ServeSBOMMutator serves f, which receives the SBOM and returns it
 // changed: packages kept by id keep their locations, new ids are added,

@@ -50,4 +50,3 @@ func main() {
 			return nil, nil
 		})
 }
-

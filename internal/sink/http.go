@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // httpClient is shared by the HTTP sinks: bounded time, no redirects to
@@ -74,6 +75,15 @@ func scrub(err error, target string) error {
 	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), target, redactURL(target)))
 }
 
+// clip shortens s to at most n runes.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
 func trim(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if len(s) > 200 {
@@ -107,16 +117,20 @@ func (s *Slack) Deliver(ctx context.Context, d Delivery) error {
 	icon := map[string]string{"fail": ":red_circle:", "warn": ":large_yellow_circle:", "pass": ":large_green_circle:"}[sm.Verdict]
 	text := fmt.Sprintf("%s Stella: %s is *%s* — %d findings (%d critical, %d high)", icon, sm.Target, strings.ToUpper(sm.Verdict),
 		sm.Findings, sm.BySeverity["CRITICAL"], sm.BySeverity["HIGH"])
-	blocks := []map[string]any{
-		{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": text}},
+	// Block Kit bounds a section's text to 3000 characters and a context
+	// element's to 2000; an image name or a finding comes from the image.
+	section := func(t string) map[string]any {
+		return map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": clip(t, 3000)}}
 	}
+	blocks := []map[string]any{section(text)}
 	if len(sm.Top) > 0 {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": "• " + strings.Join(sm.Top, "\n• ")}})
+		blocks = append(blocks, section("• "+strings.Join(sm.Top, "\n• ")))
 	}
 	if len(sm.KEV) > 0 {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": "*Known exploited (CISA KEV):* " + strings.Join(sm.KEV, ", ")}})
+		blocks = append(blocks, section("*Known exploited (CISA KEV):* "+strings.Join(sm.KEV, ", ")))
 	}
-	blocks = append(blocks, map[string]any{"type": "context", "elements": []map[string]string{{"type": "mrkdwn", "text": fmt.Sprintf("scan %s · tenant %s · %s", sm.ScanID, sm.Tenant, sm.Digest)}}})
+	blocks = append(blocks, map[string]any{"type": "context", "elements": []map[string]string{{"type": "mrkdwn", "text": clip(fmt.Sprintf("scan %s · tenant %s · %s", sm.ScanID, sm.Tenant, sm.Digest), 2000)}}})
+	text = clip(text, 3000)
 	body, err := json.Marshal(map[string]any{"text": text, "blocks": blocks})
 	if err != nil {
 		return Permanent(err)
@@ -149,10 +163,19 @@ func newSplunk(opts map[string]string) (*Splunk, error) {
 	return NewSplunk(base, tok, opts["index"]), nil
 }
 
-// NewSplunk is a HEC sink at base (https://host:8088).
+// NewSplunk is a HEC sink at base (https://host:8088; a URL that already
+// ends in /services/collector/event is used as it is). Tokens with indexer
+// acknowledgement turned on are not supported (HEC then wants a channel).
 func NewSplunk(base, token, index string) *Splunk {
 	host, _ := os.Hostname()
-	return &Splunk{url: strings.TrimSuffix(base, "/") + "/services/collector/event", token: token, index: index, host: host}
+	if host == "" {
+		host = "stella"
+	}
+	u := strings.TrimSuffix(base, "/")
+	if !strings.HasSuffix(u, "/services/collector/event") {
+		u += "/services/collector/event"
+	}
+	return &Splunk{url: u, token: token, index: index, host: host}
 }
 
 func (s *Splunk) Name() string { return "splunk" }
@@ -172,7 +195,7 @@ func (s *Splunk) Deliver(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return Permanent(err)
 	}
-	b, err := post(ctx, s.url, body, http.Header{"Authorization": {"Splunk " + s.token}, "X-Splunk-Request-Channel": {d.ScanID}})
+	b, err := post(ctx, s.url, body, http.Header{"Authorization": {"Splunk " + s.token}})
 	if err != nil {
 		return err
 	}

@@ -153,6 +153,23 @@ func TestSlack(t *testing.T) {
 		t.Errorf("blocks lack the top finding, KEV or scan id: %s", b)
 	}
 
+	// A very long image name still fits Block Kit's bounds.
+	long := delivery("s4")
+	long.Result.Target = strings.Repeat("x", 5000)
+	if err := s.Deliver(t.Context(), long); err != nil {
+		t.Fatalf("long target: %v", err)
+	}
+	mu.Lock()
+	if txt, _ := got["text"].(string); len([]rune(txt)) > 3000 {
+		t.Errorf("text of %d characters", len([]rune(txt)))
+	}
+	for _, b := range got["blocks"].([]any) {
+		if sec, _ := b.(map[string]any)["text"].(map[string]any); sec != nil && len([]rune(sec["text"].(string))) > 3000 {
+			t.Errorf("section of %d characters", len([]rune(sec["text"].(string))))
+		}
+	}
+	mu.Unlock()
+
 	// Slack's error answers: a 4xx with its reason is permanent and the
 	// error names the reason, never the secret URL path; 429 and 5xx are
 	// retried; a 200 that is not "ok" is an error too.
@@ -246,6 +263,10 @@ func TestSplunk(t *testing.T) {
 	defer srv.Close()
 	if err := sink.NewSplunk(srv.URL, "hec-token", "").Deliver(t.Context(), delivery("e1")); err != nil || h.events["e1"] != 1 || h.hosts[0] == "" {
 		t.Fatalf("deliver: %v, %v", err, h.events)
+	}
+	// The full endpoint URL is accepted as well as the base.
+	if err := sink.NewSplunk(srv.URL+"/services/collector/event", "hec-token", "").Deliver(t.Context(), delivery("e4")); err != nil || h.events["e4"] != 1 {
+		t.Fatalf("full URL: %v, %v", err, h.events)
 	}
 	var perm *sink.PermanentError
 	if err := sink.NewSplunk(srv.URL, "wrong", "").Deliver(t.Context(), delivery("e2")); !errors.As(err, &perm) || !strings.Contains(err.Error(), "Invalid token") {

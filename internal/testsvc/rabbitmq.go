@@ -256,21 +256,35 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// Stop kills the broker (an outage); Start brings it back with its data.
-func (r *Rabbit) Stop() {
+// Stop shuts the broker down (SIGTERM: it flushes its state and stops
+// cleanly, as an operator's restart does); Start brings it back with its
+// data. Past 30 s it is killed.
+func (r *Rabbit) Stop() { r.stop(syscall.SIGTERM) }
+
+// Kill kills the broker at once (SIGKILL, as a crash or an OOM kill). A
+// queue declared moments before may not survive it: the broker writes
+// its metadata to disk lazily.
+func (r *Rabbit) Kill() { r.stop(syscall.SIGKILL) }
+
+func (r *Rabbit) stop(sig syscall.Signal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cmd == nil {
 		return
 	}
-	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+	syscall.Kill(-r.cmd.Process.Pid, sig)
+	select {
+	case <-r.exited:
+	case <-time.After(30 * time.Second):
+	}
+	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL) // what is left of the group
 	<-r.exited
 	r.cmd, r.exited = nil, nil
 }
 
-// Close stops the broker and its epmd and removes its data.
+// Close kills the broker and its epmd and removes its data.
 func (r *Rabbit) Close() {
-	r.Stop()
+	r.Kill()
 	if r.epmd != nil {
 		syscall.Kill(-r.epmd.Process.Pid, syscall.SIGKILL)
 		r.epmd.Wait()

@@ -155,7 +155,7 @@ func firstReason(d *policy.Decision) string {
 	if len(d.Deny) == 0 {
 		return "-"
 	}
-	return d.Deny[0].Msg
+	return d.Deny[0].Text()
 }
 
 // explain prints where the SBOM came from per layer: cache hit or miss,

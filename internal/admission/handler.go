@@ -197,7 +197,7 @@ func (h *Handler) Review(ctx context.Context, req *Request) *Response {
 		}
 		if r.d != nil {
 			for _, w := range r.d.Warn {
-				resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s: %s", r.c.Image, w.Msg))
+				resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s: %s", r.c.Image, w.Text()))
 			}
 		}
 	}
@@ -242,7 +242,7 @@ func reasons(rs []policy.Reason, n int) string {
 			msgs = append(msgs, fmt.Sprintf("and %d more", len(rs)-n))
 			break
 		}
-		msgs = append(msgs, r.Msg)
+		msgs = append(msgs, r.Text())
 	}
 	if len(msgs) == 0 {
 		return "denied by policy"

@@ -152,7 +152,7 @@ func Decide(ctx context.Context, ev policy.Evaluator, res *report.Result) error 
 func Record(res *report.Result, d *policy.Decision) {
 	res.Policy = report.Policy{Decision: d.Verdict}
 	for _, r := range append(append([]policy.Reason{}, d.Deny...), d.Warn...) {
-		res.Policy.Reasons = append(res.Policy.Reasons, r.Level+": "+r.Msg)
+		res.Policy.Reasons = append(res.Policy.Reasons, r.Level+": "+r.Text())
 	}
 }
 

@@ -42,6 +42,10 @@ type Reason struct {
 	// Finding is the finding id the reason cites, when it cites one; a
 	// waiver for that id (or one of its aliases) sets the reason aside.
 	Finding string `json:"finding,omitempty"`
+	// Findings are the ids a reason about many findings cites (the
+	// default rules give one reason per severity); a waiver takes its
+	// finding out of the list, and the reason when none is left.
+	Findings []string `json:"findings,omitempty"`
 	// Details holds whatever else the rule returned in its object.
 	Details map[string]any `json:"details,omitempty"`
 	Waiver  *Waiver        `json:"waiver,omitempty"` // set in Decision.Waived
@@ -64,6 +68,38 @@ type Waiver struct {
 // (Remote). Both answer with the same Decision for the same bundle.
 type Evaluator interface {
 	Evaluate(ctx context.Context, in *Input) (*Decision, error)
+}
+
+// Cites lists the finding ids the reason cites: Finding or Findings.
+func (r *Reason) Cites() []string {
+	if r.Finding != "" {
+		return []string{r.Finding}
+	}
+	return r.Findings
+}
+
+// citedInText is how many of a reason's findings Text names.
+const citedInText = 5
+
+// Text is the reason as one line: its message, then the findings it
+// cites, the first few by id and how many more.
+func (r *Reason) Text() string {
+	if len(r.Findings) == 0 {
+		return r.Msg
+	}
+	var b strings.Builder
+	b.WriteString(r.Msg)
+	b.WriteString(": ")
+	for i, id := range r.Findings[:min(len(r.Findings), citedInText)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(id)
+	}
+	if more := len(r.Findings) - citedInText; more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	return b.String()
 }
 
 // Summary is a one-line account of a decision for logs and admission

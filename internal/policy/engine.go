@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -57,6 +58,7 @@ type Engine struct {
 	set       *set
 	generated string // source of data.stella.collected
 	query     rego.PreparedEvalQuery
+	reads     map[string]bool // the input's parts the rules read; nil: all
 	timeout   time.Duration
 	now       func() time.Time
 }
@@ -123,7 +125,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, &LoadError{Problems: problemsOf(err, "")}
 	}
-	e := &Engine{set: s, generated: gen, query: pq, timeout: opts.Timeout, now: opts.Now}
+	e := &Engine{set: s, generated: gen, query: pq, reads: readsInput(compiler), timeout: opts.Timeout, now: opts.Now}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -146,7 +148,11 @@ func Check(ctx context.Context, dirs []string) error {
 
 // Evaluate decides one input within the engine's timeout.
 func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
-	v := in.value()
+	return e.evaluateValue(ctx, in, in.valueOf(e.reads))
+}
+
+// evaluateValue decides the OPA value v of input in.
+func (e *Engine) evaluateValue(ctx context.Context, in *Input, v ast.Value) (*Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v), rego.EvalTime(e.now()), rego.EvalGenerateJSON(rawValue))
@@ -159,21 +165,97 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return nil, fmt.Errorf("policy evaluation for %s: data.stella.decision.result is undefined (a rule conflict or an error in a helper)", in.Image.Name)
 	}
-	v, ok := rs[0].Expressions[0].Value.(ast.Value)
+	doc, ok := rs[0].Expressions[0].Value.(ast.Value)
 	if !ok {
 		return nil, fmt.Errorf("policy decision for %s: unexpected %T", in.Image.Name, rs[0].Expressions[0].Value)
 	}
-	d, err := decodeDecision(v)
+	d, err := decodeDecision(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Image.Name, err)
 	}
 	return d, nil
 }
 
+// summaryFallback is the one bundle rule that reads input.findings only
+// for an input without a summary, which an input Stella builds never is.
+var summaryFallback = ast.MustParseRef("data.stella.lib._summary_of_findings")
+
+// readsInput returns the top-level keys of input (image, findings…) that
+// the rules the decision depends on can read, or nil when one of them
+// reads the input whole or through a variable key. Evaluate builds only
+// those parts: a default decision over a thousand findings reads the
+// summary, not the findings (BenchmarkEvaluate1000). The walk follows the
+// compiler's rule dependency graph from the decision, so an organisation
+// rule that reads input.findings brings them back.
+func readsInput(c *ast.Compiler) map[string]bool {
+	reads := map[string]bool{}
+	seen := map[*ast.Rule]bool{}
+	todo := c.GetRules(ast.MustParseRef("data." + pathToRef(DecisionPath)))
+	for len(todo) > 0 {
+		r := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[r] || r.Path().Equal(summaryFallback) {
+			continue
+		}
+		seen[r] = true
+		if !inputParts(r, reads) {
+			return nil
+		}
+		if r.Else != nil {
+			todo = append(todo, r.Else)
+		}
+		for dep := range c.Graph.Dependencies(r) {
+			if d, ok := dep.(*ast.Rule); ok {
+				todo = append(todo, d)
+			}
+		}
+	}
+	return reads
+}
+
+// inputParts adds to reads the input keys rule r reads; false when r reads
+// the input whole or through a variable key.
+func inputParts(r *ast.Rule, reads map[string]bool) bool {
+	whole := false
+	var vis *ast.GenericVisitor
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		if whole {
+			return true
+		}
+		switch x := x.(type) {
+		case ast.Ref:
+			if !x[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			k, ok := ast.String(""), len(x) > 1
+			if ok {
+				k, ok = x[1].Value.(ast.String)
+			}
+			if !ok {
+				whole = true
+				return true
+			}
+			reads[string(k)] = true
+			for _, t := range x[2:] {
+				vis.Walk(t)
+			}
+			return true
+		case ast.Var:
+			whole = x.Equal(ast.InputRootDocument.Value)
+		}
+		return false
+	})
+	vis.Walk(r)
+	return !whole
+}
+
 // rawValue keeps the evaluated value as it is: decodeDecision reads it
 // without a conversion to Go maps and back.
 func rawValue(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
 
+// sortReasons orders reasons by package, cited finding and rule, and the
+// built-in rules' reasons by severity, worst first (a KEV reason, which
+// has none, before them).
 func sortReasons(rs []Reason) {
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := &rs[i], &rs[j]
@@ -186,13 +268,39 @@ func sortReasons(rs []Reason) {
 		if a.Rule != b.Rule {
 			return a.Rule < b.Rule
 		}
+		if ra, rb := severityRank(a), severityRank(b); ra != rb {
+			return ra > rb
+		}
+		if c := slices.Compare(a.Findings, b.Findings); c != 0 {
+			return c < 0
+		}
 		return a.Msg < b.Msg
 	})
+}
+
+var severityRanks = map[string]int{SeverityUnknown: 1, SeverityLow: 2, SeverityMedium: 3, SeverityHigh: 4, SeverityCritical: 5}
+
+// severityRank ranks a reason by the severity in its details, from 1
+// (UNKNOWN) to 5 (CRITICAL); a reason without one ranks 6, first.
+func severityRank(r *Reason) int {
+	s, _ := r.Details["severity"].(string)
+	if rank, ok := severityRanks[s]; ok {
+		return rank
+	}
+	return 6
 }
 
 // jsonValue converts the input through JSON, as an OPA server does; the
 // tests check value() against it.
 func (in *Input) jsonValue() (ast.Value, error) {
+	withSummary := *in
+	withSummary.Summary = in.summary()
+	return withSummary.jsonValueAsIs()
+}
+
+// jsonValueAsIs converts the input through JSON with its summary or
+// without, as it is.
+func (in *Input) jsonValueAsIs() (ast.Value, error) {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,13 @@ func input(image string, fs ...Finding) *Input {
 func policies(rs []Reason) []string {
 	var out []string
 	for _, r := range rs {
-		out = append(out, r.Policy+"."+r.Rule+":"+r.Finding)
+		cites := r.Cites()
+		if len(cites) == 0 {
+			out = append(out, r.Policy+"."+r.Rule+":")
+		}
+		for _, id := range cites {
+			out = append(out, r.Policy+"."+r.Rule+":"+id)
+		}
 	}
 	return out
 }
@@ -178,7 +184,7 @@ func TestWaivers(t *testing.T) {
 				t.Fatalf("verdict %s, %d waived, %d expired waivers; want %s, %d, %d\n%+v", d.Verdict, len(d.Waived), len(d.ExpiredWaivers), c.verdict, c.waived, c.expired, d)
 			}
 			for _, w := range d.Waived {
-				if w.Waiver == nil || w.Waiver.ID != c.f.ID || w.Finding != c.f.ID {
+				if w.Waiver == nil || w.Waiver.ID != c.f.ID || !slices.Equal(w.Cites(), []string{c.f.ID}) {
 					t.Errorf("waived reason %+v does not carry its waiver", w)
 				}
 			}
@@ -325,6 +331,10 @@ func TestInputFrom(t *testing.T) {
 			{ID: "CVE-2", Aliases: []string{}, Package: PackageRef{Name: "openssl", Version: "3.0.1", Ecosystem: "deb", PURL: "pkg:deb/debian/openssl@3.0.1"}, Installed: "3.0.1", Fixed: []string{}, Severity: "MEDIUM"},
 		},
 		Provenance: Provenance{StellaVersion: "dev", SBOMSource: "unpack"},
+		Summary: &Summary{Findings: 2, Aliases: map[string][]string{"GHSA-x": {"CVE-1"}}, Groups: []Group{
+			{Severity: "HIGH", Fixable: true, KEV: true, IDs: []string{"CVE-1"}},
+			{Severity: "MEDIUM", IDs: []string{"CVE-2"}},
+		}},
 	}
 	if !reflect.DeepEqual(in, want) {
 		t.Errorf("InputFrom:\n got %+v\nwant %+v", in, want)

@@ -17,6 +17,9 @@ type Input struct {
 	SBOM       SBOM       `json:"sbom"`
 	Findings   []Finding  `json:"findings"`
 	Provenance Provenance `json:"provenance"`
+	// Summary is derived from Findings by Normalize; one read from JSON
+	// is replaced.
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // Image is the scanned image.
@@ -213,7 +216,8 @@ func (f *FindingInput) finding() Finding {
 
 // Normalize makes an input read from JSON safe for the rules: nil slices
 // become empty, severities upper case (unknown when empty), and findings
-// sorted by id and package so that decisions are deterministic.
+// sorted by id and package so that decisions are deterministic; the
+// summary is computed afresh.
 func (in *Input) Normalize() {
 	if in.Image.Layers == nil {
 		in.Image.Layers = []Layer{}
@@ -232,14 +236,7 @@ func (in *Input) Normalize() {
 		if f.Fixed == nil {
 			f.Fixed = []string{}
 		}
-		f.Severity = strings.ToUpper(strings.TrimSpace(f.Severity))
-		switch f.Severity {
-		case SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow:
-		case "MODERATE":
-			f.Severity = SeverityMedium
-		default:
-			f.Severity = SeverityUnknown
-		}
+		f.Severity = normalSeverity(f.Severity)
 	}
 	sort.SliceStable(in.Findings, func(i, j int) bool {
 		a, b := &in.Findings[i], &in.Findings[j]
@@ -251,4 +248,18 @@ func (in *Input) Normalize() {
 		}
 		return a.Installed < b.Installed
 	})
+	in.Summary = summarize(in.Findings)
+}
+
+// normalSeverity is one of the five severity labels; the bundle's
+// lib._severity is the same in Rego.
+func normalSeverity(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	switch s {
+	case SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow:
+		return s
+	case "MODERATE":
+		return SeverityMedium
+	}
+	return SeverityUnknown
 }

@@ -15,13 +15,25 @@ import (
 // JSON (TestInputValueMatchesJSON), so that in-process and remote
 // decisions stay identical: same keys, omitempty honoured, numbers
 // spelled as encoding/json spells them.
-func (in *Input) value() ast.Value {
-	return ast.NewObject(
-		item("image", in.Image.term()),
-		item("sbom", in.SBOM.term()),
-		item("findings", findingsTerm(in.Findings)),
-		item("provenance", in.Provenance.term()),
-	)
+func (in *Input) value() ast.Value { return in.valueOf(nil) }
+
+// valueOf builds only the top-level parts of the input that keys names
+// (all of them when keys is nil): the engine leaves out what no loaded
+// rule can read (see readsInput), so a decision by the default bundle
+// does not pay for the findings and packages it never visits.
+func (in *Input) valueOf(keys map[string]bool) ast.Value {
+	items := make([][2]*ast.Term, 0, 5)
+	add := func(k string, build func() *ast.Term) {
+		if keys == nil || keys[k] {
+			items = append(items, item(k, build()))
+		}
+	}
+	add("image", in.Image.term)
+	add("sbom", in.SBOM.term)
+	add("findings", func() *ast.Term { return findingsTerm(in.Findings) })
+	add("provenance", in.Provenance.term)
+	add("summary", func() *ast.Term { return in.summary().term() })
+	return ast.NewObject(items...)
 }
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(ast.InternedTerm(k), v) }
@@ -204,4 +216,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func (s *Summary) term() *ast.Term {
+	groups := make([]*ast.Term, len(s.Groups))
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		groups[i] = obj(
+			item("severity", str(g.Severity)),
+			item("fixable", ast.BooleanTerm(g.Fixable)),
+			item("kev", ast.BooleanTerm(g.KEV)),
+			item("vex", str(g.VEX)),
+			item("state", str(g.State)),
+			item("ids", nullOr(g.IDs == nil, strs(g.IDs))),
+		)
+	}
+	var aliases *ast.Term
+	if s.Aliases == nil {
+		aliases = ast.NullTerm()
+	} else {
+		keys := sortedKeys(s.Aliases)
+		o := ast.NewObjectWithCapacity(len(keys))
+		for _, k := range keys {
+			o.Insert(str(k), nullOr(s.Aliases[k] == nil, strs(s.Aliases[k])))
+		}
+		aliases = ast.NewTerm(o)
+	}
+	return obj(
+		item("findings", ast.IntNumberTerm(s.Findings)),
+		item("groups", nullOr(s.Groups == nil, ast.ArrayTerm(groups...))),
+		item("aliases", aliases),
+	)
 }

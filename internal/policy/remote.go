@@ -41,8 +41,15 @@ func NewRemote(base string, client *http.Client, timeout time.Duration) (*Remote
 	return &Remote{endpoint: strings.TrimSuffix(u.String(), "/") + "/v1/data/" + DecisionPath, client: client, timeout: timeout}, nil
 }
 
-// Evaluate posts the input and decodes the decision.
+// Evaluate posts the input, with its summary, and decodes the decision.
 func (r *Remote) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
+	withSummary := *in
+	withSummary.Summary = in.summary()
+	return r.decide(ctx, &withSummary)
+}
+
+// decide posts the input as it is.
+func (r *Remote) decide(ctx context.Context, in *Input) (*Decision, error) {
 	body, err := json.Marshal(struct {
 		Input *Input `json:"input"`
 	}{in})

@@ -143,7 +143,18 @@ func TestRemoteMatchesInProcess(t *testing.T) {
 			if !reflect.DeepEqual(local, remote) {
 				t.Errorf("decisions differ:\nin-process %+v\nOPA server %+v", local, remote)
 			}
-			t.Logf("%s (both)", local.Summary())
+			// An input sent without its summary (by another client): the
+			// bundle computes it from the findings on the OPA server.
+			bare := *c.in
+			bare.Summary = nil
+			computed, err := r.decide(context.Background(), &bare)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(local, computed) {
+				t.Errorf("decisions differ:\nin-process %+v\nOPA server, no summary %+v", local, computed)
+			}
+			t.Logf("%s (all three)", local.Summary())
 		})
 	}
 	t.Run("undefined decision", func(t *testing.T) {

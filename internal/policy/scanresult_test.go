@@ -55,7 +55,7 @@ func TestRealScanResults(t *testing.T) {
 			}
 			var got []string
 			for _, x := range d.Deny {
-				got = append(got, x.Finding)
+				got = append(got, x.Cites()...)
 			}
 			got = uniq(got)
 			if !slices.Equal(got, want) {

@@ -138,7 +138,8 @@ func splitKey(k string) (policy, rule string) {
 }
 
 // messageReason turns one message into a Reason: a string is the
-// message; an object gives msg, finding and details; true names the rule.
+// message; an object gives msg, finding or findings, and details; true
+// names the rule.
 func messageReason(level, policy, rule string, v ast.Value) Reason {
 	r := Reason{Level: level, Policy: policy, Rule: rule}
 	switch val := v.(type) {
@@ -151,9 +152,12 @@ func messageReason(level, policy, rule string, v ast.Value) Reason {
 			r.Msg = jsonText(val)
 		}
 		r.Finding = getString(val, "finding")
+		if ids, ok := get(val, "findings").(*ast.Array); ok {
+			r.Findings = stringsOf(ids)
+		}
 		val.Foreach(func(k, x *ast.Term) {
 			ks, ok := k.Value.(ast.String)
-			if !ok || ks == "msg" || ks == "finding" {
+			if !ok || ks == "msg" || ks == "finding" || (ks == "findings" && r.Findings != nil) {
 				return
 			}
 			if r.Details == nil {
@@ -171,6 +175,20 @@ func messageReason(level, policy, rule string, v ast.Value) Reason {
 		r.Msg = jsonText(val)
 	}
 	return r
+}
+
+// stringsOf returns the strings of an array of strings; nil when any
+// member is not a string (then the array is kept among the details).
+func stringsOf(a *ast.Array) []string {
+	out := make([]string, 0, a.Len())
+	for i := range a.Len() {
+		s, ok := a.Elem(i).Value.(ast.String)
+		if !ok {
+			return nil
+		}
+		out = append(out, string(s))
+	}
+	return out
 }
 
 func jsonText(v ast.Value) string {

@@ -3,53 +3,32 @@
 # warn on findings with no fix. Thresholds live in data
 # (stella/defaults/data.json, overridden by data.stella.config).
 #
-# Each rule runs once per finding of a large scan, so its expressions are
-# few, ordered most selective first, the sets they test are bound to
-# locals before the loop, and a reason holds only its message and the
-# finding it cites (see BenchmarkEvaluate1000).
+# The rules read the summary's groups, never every finding: a scan with a
+# thousand findings has a few dozen groups (see BenchmarkEvaluate1000).
+# A reason cites its findings by id in "findings"; a waiver for one of
+# them takes it out of the reason (stella.decision).
 package stella.builtin
 
 import data.stella.lib
 
 deny contains r if {
-	sevs := lib.fail_fixed_severities
-	vex := lib.vex_suppressed
-	some f in input.findings
-	f.fixed[0]
-	f.severity in sevs
-	not f.vex.status in vex
-	not f.state == "not_affected"
-	r := {
-		"msg": sprintf("%s %s in %s %s: fixed in %s", [f.severity, f.id, f.package.name, f.installed, concat(", ", f.fixed)]),
-		"finding": f.id,
-	}
+	some sev in lib.fail_fixed_severities
+	ids := {id | some g in lib.open_groups; g.fixable; g.severity == sev; some id in g.ids}
+	count(ids) > 0
+	r := {"msg": sprintf("%s vulnerabilities with a fix available", [sev]), "findings": sort(ids), "severity": sev}
 }
 
 deny contains r if {
 	lib.config.failOnKEV == true
-	vex := lib.vex_suppressed
-	some f in input.findings
-	f.kev == true
-	not f.vex.status in vex
-	not f.state == "not_affected"
-	r := {
-		"msg": sprintf("%s in %s %s is known to be exploited (CISA KEV)", [f.id, f.package.name, f.installed]),
-		"finding": f.id,
-		"kev": true,
-	}
+	ids := {id | some g in lib.open_groups; g.kev; some id in g.ids}
+	count(ids) > 0
+	r := {"msg": "vulnerabilities known to be exploited (CISA KEV)", "findings": sort(ids), "kev": true}
 }
 
 warn contains r if {
 	lib.config.warnUnfixed == true
-	sevs := lib.warn_unfixed_severities
-	vex := lib.vex_suppressed
-	some f in input.findings
-	not f.fixed[0]
-	f.severity in sevs
-	not f.vex.status in vex
-	not f.state == "not_affected"
-	r := {
-		"msg": sprintf("%s %s in %s %s: no fix available", [f.severity, f.id, f.package.name, f.installed]),
-		"finding": f.id,
-	}
+	some sev in lib.warn_unfixed_severities
+	ids := {id | some g in lib.open_groups; not g.fixable; g.severity == sev; some id in g.ids}
+	count(ids) > 0
+	r := {"msg": sprintf("%s vulnerabilities with no fix available", [sev]), "findings": sort(ids), "severity": sev}
 }

@@ -13,7 +13,9 @@ finding(id, severity, fixed) := {
 
 with_findings(fs) := {"image": {"name": "registry.example.com/app:1", "layers": []}, "sbom": {"packages": []}, "findings": fs, "provenance": {}}
 
-ids(set) := {r.finding | some r in set}
+# The inputs here have no summary: lib.summary computes it from the
+# findings, as for an input sent to an OPA server by hand.
+ids(set) := {id | some r in set; some id in r.findings}
 
 test_high_with_fix_is_denied if {
 	ids(builtin.deny) == {"CVE-1"} with input as with_findings([finding("CVE-1", "HIGH", ["3.0.2"])])
@@ -23,8 +25,8 @@ test_high_with_fix_is_denied if {
 test_critical_with_fix_is_denied_and_message_cites_it if {
 	some r in builtin.deny with input as with_findings([finding("CVE-2", "CRITICAL", ["3.0.2", "3.1.0"])])
 		with data.stella.config as {}
-	r.finding == "CVE-2"
-	r.msg == "CRITICAL CVE-2 in openssl 3.0.1: fixed in 3.0.2, 3.1.0"
+	r.findings == ["CVE-2"]
+	r.msg == "CRITICAL vulnerabilities with a fix available"
 }
 
 test_medium_with_fix_is_not_denied if {
@@ -41,7 +43,7 @@ test_high_without_fix_warns_and_does_not_deny if {
 test_kev_is_denied_whatever_its_severity_and_fix if {
 	f := object.union(finding("CVE-5", "LOW", []), {"kev": true})
 	some r in builtin.deny with input as with_findings([f]) with data.stella.config as {}
-	r.finding == "CVE-5"
+	r.findings == ["CVE-5"]
 	r.kev == true
 }
 
@@ -88,4 +90,36 @@ test_unfixed_warnings_can_be_raised_to_high if {
 
 test_no_findings_no_reasons if {
 	count(builtin.deny) + count(builtin.warn) == 0 with input as with_findings([]) with data.stella.config as {}
+}
+
+test_one_reason_per_severity_citing_every_finding if {
+	inp := with_findings([
+		finding("CVE-21", "HIGH", ["1"]),
+		object.union(finding("CVE-20", "HIGH", ["1"]), {"kev": true}),
+		object.union(finding("CVE-22", "HIGH", ["1"]), {"vex": {"status": "affected", "justification": ""}}),
+		finding("CVE-23", "CRITICAL", ["1"]),
+		finding("CVE-21", "HIGH", ["2"]), # the same CVE in a second package
+	])
+	fixable := {r.msg: r.findings | some r in builtin.deny; not r.kev} with input as inp with data.stella.config as {}
+	fixable == {
+		"HIGH vulnerabilities with a fix available": ["CVE-20", "CVE-21", "CVE-22"],
+		"CRITICAL vulnerabilities with a fix available": ["CVE-23"],
+	}
+}
+
+test_lower_case_and_moderate_severities_are_normalized if {
+	inp := with_findings([finding("CVE-24", "high", ["1"]), finding("CVE-25", "Moderate", [])])
+	ids(builtin.deny) == {"CVE-24"} with input as inp with data.stella.config as {}
+	some r in builtin.warn with input as inp with data.stella.config as {}
+	r.msg == "MEDIUM vulnerabilities with no fix available"
+}
+
+# A summary, as Stella sends it, is what the rules read: findings alone
+# are not visited when one is there.
+test_rules_read_the_summary if {
+	inp := {"image": {"name": "x", "layers": []}, "findings": [], "summary": {"findings": 2, "aliases": {}, "groups": [
+		{"severity": "HIGH", "fixable": true, "kev": false, "vex": "", "state": "", "ids": ["CVE-30", "CVE-31"]},
+		{"severity": "LOW", "fixable": true, "kev": false, "vex": "not_affected", "state": "", "ids": ["CVE-32"]},
+	]}}
+	ids(builtin.deny) == {"CVE-30", "CVE-31"} with input as inp with data.stella.config as {"failFixedMinSeverity": "LOW"}
 }

@@ -5,8 +5,8 @@
 # objects map "<package>.<rule>" to the messages of that rule, for the deny
 # and warn rules (and deny_*, warn_*) of every loaded package, as conftest
 # counts them. A message is a string, or an object with msg and, when it
-# cites a finding, finding (the finding's id); anything else in the object
-# is kept as details.
+# cites findings, finding (one finding's id) or findings (an array of
+# ids); anything else in the object is kept as details.
 #
 # Without waivers the collected objects are passed on as they are: a large
 # scan's messages are never copied (see BenchmarkEvaluate1000).
@@ -16,14 +16,39 @@ import data.stella.lib
 
 _any_waived if count(lib.waived_ids) > 0
 
-# A function, not an inline `not v.finding in …`: Rego hoists the
-# reference out of a negation, so a string message (no .finding) would make
-# the whole body undefined instead of "not waived".
-_cites_waived(v) if v.finding in lib.waived_ids
+# A message cites one finding ("finding": id) or several ("findings":
+# [ids]); a waiver covering a cited finding takes it out. Functions, not
+# inline refs: Rego hoists a reference out of a negation, so a string
+# message (no .finding) would make a whole body undefined.
+_cites_many(v) if is_array(v.findings)
+
+_cites_one(v) if {
+	is_string(v.finding)
+	not _cites_many(v)
+}
+
+_cites(v) if _cites_one(v)
+
+_cites(v) if _cites_many(v)
+
+# _kept(v) is message v less the findings waived; undefined when it cited
+# only waived findings.
+_kept(v) := v if not _cites(v)
+
+_kept(v) := v if {
+	_cites_one(v)
+	not v.finding in lib.waived_ids
+}
+
+_kept(v) := object.union(v, {"findings": rest}) if {
+	_cites_many(v)
+	rest := [id | some id in v.findings; not id in lib.waived_ids]
+	count(rest) > 0
+}
 
 _unwaived(rules) := {k: kept |
 	some k, vs in rules
-	kept := [v | some v in vs; not _cites_waived(v)]
+	kept := [x | some v in vs; x := _kept(v)]
 	count(kept) > 0
 }
 
@@ -45,12 +70,27 @@ warn := object.union(_warn, {"stella.lib.waivers": _waiver_problems}) if {
 	count(_waiver_problems) > 0
 } else := _warn
 
+_collected := {"deny": data.stella.collected.deny, "warn": data.stella.collected.warn}
+
 waived contains {"level": level, "key": k, "value": v, "waiver": lib.waiver_for(v.finding)} if {
 	_any_waived
-	some level, rules in {"deny": data.stella.collected.deny, "warn": data.stella.collected.warn}
+	some level, rules in _collected
 	some k, vs in rules
 	some v in vs
-	_cites_waived(v)
+	_cites_one(v)
+	v.finding in lib.waived_ids
+}
+
+# A reason citing several findings gives one waived entry per finding
+# waived, each with the waiver that covers it.
+waived contains {"level": level, "key": k, "value": object.union(v, {"findings": [id]}), "waiver": lib.waiver_for(id)} if {
+	_any_waived
+	some level, rules in _collected
+	some k, vs in rules
+	some v in vs
+	_cites_many(v)
+	some id in v.findings
+	id in lib.waived_ids
 }
 
 _count(rules) := sum([count(vs) | some vs in rules])

@@ -164,3 +164,42 @@ test_impossible_date_is_invalid if {
 	r.verdict == "fail"
 	count(r.warn["stella.lib.waivers"]) == 1
 }
+
+deny_many := {"stella.builtin.deny": [{"msg": "HIGH vulnerabilities with a fix available", "findings": ["CVE-1", "CVE-2"]}]}
+
+test_waiver_takes_its_finding_out_of_a_reason_citing_many if {
+	w := {"id": "CVE-1", "until": "2026-06-30"}
+	r := decision.result with data.stella.collected.deny as deny_many
+		with data.stella.collected.warn as {}
+		with input as inp
+		with data.stella.waivers as [w]
+		with time.now_ns as now
+	r.verdict == "fail"
+	r.deny == {"stella.builtin.deny": [{"msg": "HIGH vulnerabilities with a fix available", "findings": ["CVE-2"]}]}
+	r.waived == {{"level": "deny", "key": "stella.builtin.deny", "waiver": w, "value": {"msg": "HIGH vulnerabilities with a fix available", "findings": ["CVE-1"]}}}
+}
+
+test_reason_citing_only_waived_findings_is_set_aside if {
+	ws := [{"id": "GHSA-aaaa-bbbb-cccc", "until": "2026-06-30"}, {"id": "CVE-2", "until": "2026-06-30"}]
+	r := decision.result with data.stella.collected.deny as deny_many
+		with data.stella.collected.warn as {}
+		with input as inp
+		with data.stella.waivers as ws
+		with time.now_ns as now
+	r.verdict == "pass"
+	r.deny == {}
+	{[x.value.findings, x.waiver.id] | some x in r.waived} == {[["CVE-1"], "GHSA-aaaa-bbbb-cccc"], [["CVE-2"], "CVE-2"]}
+}
+
+# With a summary (as Stella sends it), an alias waiver is found through
+# summary.aliases, not by visiting the findings.
+test_waiver_by_alias_through_the_summary if {
+	w := {"id": "GHSA-zzzz-yyyy-xxxx", "until": "2026-06-30"}
+	with_summary := object.union(inp, {"findings": [], "summary": {"findings": 1, "groups": [], "aliases": {"GHSA-zzzz-yyyy-xxxx": ["CVE-1"]}}})
+	r := decision.result with data.stella.collected.deny as deny_cve1
+		with data.stella.collected.warn as {}
+		with input as with_summary
+		with data.stella.waivers as [w]
+		with time.now_ns as now
+	r.verdict == "pass"
+}

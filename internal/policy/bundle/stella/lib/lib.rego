@@ -26,6 +26,80 @@ warn_unfixed_severities := severities_from(config.warnUnfixedMinSeverity)
 # VEX statuses that take a finding out of every default rule.
 vex_suppressed := {s | some s in config.vexSuppress}
 
+# ---- the summary ------------------------------------------------------
+# summary groups the findings by severity, fix, KEV, VEX status and state
+# (internal/policy/summary.go), so that the default rules visit a few
+# groups rather than every finding of a large scan:
+#   {"findings": 1000, "aliases": {"GHSA-…": ["CVE-…"]},
+#    "groups": [{"severity": "HIGH", "fixable": true, "kev": false,
+#                "vex": "", "state": "", "ids": ["CVE-…", …]}, …]}
+# Stella always sends one. An input without it (written by hand for an
+# OPA server) gets the same, computed here from its findings.
+summary := input.summary if {
+	is_object(input.summary)
+} else := _summary_of_findings
+
+# The fallback is the only part of the bundle that reads input.findings:
+# Stella leaves the findings out of an in-process input when no other rule
+# reads them, and the fallback never runs then, because the input has a
+# summary. The comprehensions that gather ids are assigned straight in
+# rule bodies, so that OPA indexes them and the fallback stays linear.
+_summary_of_findings := {"findings": count(_fallback_keyed), "groups": groups, "aliases": _fallback_aliases} if {
+	groups := [{"severity": k[0], "fixable": k[1], "kev": k[2], "vex": k[3], "state": k[4], "ids": ids} |
+		some k, ids in _fallback_groups
+	]
+}
+
+_fallback_keyed := [[_group_key(f), f.id] | some f in object.get(input, "findings", [])]
+
+_fallback_groups[k] := sort(ids) if {
+	some k in {k | some [k, _] in _fallback_keyed}
+	ids := {id | some [x, id] in _fallback_keyed; x == k}
+}
+
+_fallback_pairs := {[a, f.id] | some f in object.get(input, "findings", []); some a in f.aliases}
+
+_fallback_aliases[a] := sort(ids) if {
+	some a in {a | some [a, _] in _fallback_pairs}
+	ids := {id | some [x, id] in _fallback_pairs; x == a}
+}
+
+_group_key(f) := [
+	_severity(object.get(f, "severity", "")),
+	_has_fix(f),
+	_true(object.get(f, "kev", false)),
+	object.get(f, ["vex", "status"], ""),
+	object.get(f, "state", ""),
+]
+
+_has_fix(f) := true if {
+	some _ in f.fixed
+} else := false
+
+_true(x) := true if {
+	x == true
+} else := false
+
+_known_severities := {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
+
+# _severity is the label as Stella normalizes it (normalSeverity in Go).
+_severity(s) := u if {
+	is_string(s)
+	u := upper(trim_space(s))
+	u in _known_severities
+} else := "MEDIUM" if {
+	is_string(s)
+	upper(trim_space(s)) == "MODERATE"
+} else := "UNKNOWN"
+
+# open_groups are the groups that no VEX statement or advisory state takes
+# out (see affected).
+open_groups := [g |
+	some g in summary.groups
+	not g.vex in vex_suppressed
+	g.state != "not_affected"
+]
+
 # affected is false when a VEX statement or the distro says the package is
 # not affected (or already fixed) in this image.
 affected(f) if {
@@ -125,7 +199,7 @@ invalid_waivers := [w |
 ]
 
 # A waiver covers its id and every finding that has that id as an alias.
-_covers(w) := {w.id} | {f.id | some f in input.findings; w.id in f.aliases}
+_covers(w) := {w.id} | {id | some id in summary.aliases[w.id]}
 
 _cover := {[id, i] | some i, w in active_waivers; some id in _covers(w)}
 

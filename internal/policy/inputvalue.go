@@ -22,48 +22,125 @@ func (in *Input) value() ast.Value { return in.valueOf(nil) }
 // rule can read (see readsInput), so a decision by the default bundle
 // does not pay for the findings and packages it never visits.
 func (in *Input) valueOf(keys map[string]bool) ast.Value {
+	b := &builder{strings: map[string]*ast.Term{}}
 	items := make([][2]*ast.Term, 0, 5)
 	add := func(k string, build func() *ast.Term) {
 		if keys == nil || keys[k] {
-			items = append(items, item(k, build()))
+			items = append(items, item(ast.InternedTerm(k), build()))
 		}
 	}
-	add("image", in.Image.term)
-	add("sbom", in.SBOM.term)
-	add("findings", func() *ast.Term { return findingsTerm(in.Findings) })
-	add("provenance", in.Provenance.term)
-	add("summary", func() *ast.Term { return in.summary().term() })
+	add("image", func() *ast.Term { return in.Image.term(b) })
+	add("sbom", func() *ast.Term { return in.SBOM.term(b) })
+	add("findings", func() *ast.Term { return b.findings(in.Findings) })
+	add("provenance", func() *ast.Term { return in.Provenance.term(b) })
+	add("summary", func() *ast.Term { return in.summary().term(b) })
 	return ast.NewObject(items...)
 }
 
-func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(ast.InternedTerm(k), v) }
+// The input's keys, made once: a lookup per item would cost as much as
+// the rest of building a finding.
+var (
+	keyAliases       = ast.StringTerm("aliases")
+	keyAnalyzers     = ast.StringTerm("analyzers")
+	keyCreatedBy     = ast.StringTerm("createdBy")
+	keyCvss          = ast.StringTerm("cvss")
+	keyDbAgeHours    = ast.StringTerm("dbAgeHours")
+	keyDbUpdated     = ast.StringTerm("dbUpdated")
+	keyDbVersion     = ast.StringTerm("dbVersion")
+	keyDiffID        = ast.StringTerm("diffID")
+	keyDigest        = ast.StringTerm("digest")
+	keyDistro        = ast.StringTerm("distro")
+	keyEcosystem     = ast.StringTerm("ecosystem")
+	keyEpss          = ast.StringTerm("epss")
+	keyError         = ast.StringTerm("error")
+	keyFindings      = ast.StringTerm("findings")
+	keyFixable       = ast.StringTerm("fixable")
+	keyFixed         = ast.StringTerm("fixed")
+	keyGroups        = ast.StringTerm("groups")
+	keyId            = ast.StringTerm("id")
+	keyIds           = ast.StringTerm("ids")
+	keyIndex         = ast.StringTerm("index")
+	keyInstalled     = ast.StringTerm("installed")
+	keyJustification = ast.StringTerm("justification")
+	keyKev           = ast.StringTerm("kev")
+	keyKey           = ast.StringTerm("key")
+	keyLayer         = ast.StringTerm("layer")
+	keyLayers        = ast.StringTerm("layers")
+	keyName          = ast.StringTerm("name")
+	keyPackage       = ast.StringTerm("package")
+	keyPackages      = ast.StringTerm("packages")
+	keyPlatform      = ast.StringTerm("platform")
+	keyPlugins       = ast.StringTerm("plugins")
+	keyPurl          = ast.StringTerm("purl")
+	keyRequired      = ast.StringTerm("required")
+	keySbomSource    = ast.StringTerm("sbomSource")
+	keyScore         = ast.StringTerm("score")
+	keySeverity      = ast.StringTerm("severity")
+	keySignature     = ast.StringTerm("signature")
+	keySize          = ast.StringTerm("size")
+	keySource        = ast.StringTerm("source")
+	keyState         = ast.StringTerm("state")
+	keyStatus        = ast.StringTerm("status")
+	keyStellaVersion = ast.StringTerm("stellaVersion")
+	keyVector        = ast.StringTerm("vector")
+	keyVerified      = ast.StringTerm("verified")
+	keyVersion       = ast.StringTerm("version")
+	keyVex           = ast.StringTerm("vex")
+)
 
-func str(s string) *ast.Term { return ast.StringTerm(s) }
+func item(k, v *ast.Term) [2]*ast.Term { return ast.Item(k, v) }
 
-// obj builds an object, leaving out the items whose value is nil (the
-// omitempty fields that were empty).
+// builder builds one input's value. Findings repeat the same strings
+// (severities, package names, versions, vectors), so each distinct string
+// becomes one term, shared: OPA never changes a ground term in place, as
+// its own interned terms show.
+type builder struct {
+	strings map[string]*ast.Term
+}
+
+func (b *builder) str(s string) *ast.Term {
+	if t, ok := b.strings[s]; ok {
+		return t
+	}
+	t := ast.StringTerm(s)
+	b.strings[s] = t
+	return t
+}
+
+// obj builds an object in one allocation, leaving out the items whose
+// value is nil (the omitempty fields that were empty).
 func obj(items ...[2]*ast.Term) *ast.Term {
-	o := ast.NewObjectWithCapacity(len(items))
+	kept := items[:0]
 	for _, it := range items {
 		if it[1] != nil {
-			o.Insert(it[0], it[1])
+			kept = append(kept, it)
 		}
 	}
-	return ast.NewTerm(o)
+	return ast.NewTerm(ast.NewObject(kept...))
 }
 
 // omit returns nil for an empty string, for omitempty fields.
-func omit(s string) *ast.Term {
+func (b *builder) omit(s string) *ast.Term {
 	if s == "" {
 		return nil
 	}
-	return str(s)
+	return b.str(s)
 }
 
-func strs(ss []string) *ast.Term {
+func (b *builder) strs(ss []string) *ast.Term {
 	ts := make([]*ast.Term, len(ss))
 	for i, s := range ss {
-		ts[i] = str(s)
+		ts[i] = b.str(s)
+	}
+	return ast.ArrayTerm(ts...)
+}
+
+// ids is strs for strings that rarely repeat (finding ids, aliases): a
+// term each, without the lookup.
+func ids(ss []string) *ast.Term {
+	ts := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		ts[i] = ast.StringTerm(s)
 	}
 	return ast.ArrayTerm(ts...)
 }
@@ -71,7 +148,7 @@ func strs(ss []string) *ast.Term {
 // num spells a float64 as encoding/json does.
 func num(f float64) *ast.Term {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return ast.IntNumberTerm(0) // encoding/json would fail; never scored so
+		return ast.InternedTerm(0) // encoding/json would fail; never scored so
 	}
 	abs := math.Abs(f)
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
@@ -81,7 +158,7 @@ func num(f float64) *ast.Term {
 	return ast.NumberTerm(json.Number(strconv.FormatFloat(f, 'f', -1, 64)))
 }
 
-func (im *Image) term() *ast.Term {
+func (im *Image) term(b *builder) *ast.Term {
 	layers := make([]*ast.Term, len(im.Layers))
 	for i, l := range im.Layers {
 		var size *ast.Term
@@ -89,28 +166,28 @@ func (im *Image) term() *ast.Term {
 			size = ast.NumberTerm(json.Number(strconv.FormatInt(l.Size, 10)))
 		}
 		layers[i] = obj(
-			item("index", ast.IntNumberTerm(l.Index)),
-			item("diffID", str(l.DiffID)),
-			item("digest", omit(l.Digest)),
-			item("size", size),
-			item("createdBy", omit(l.CreatedBy)),
+			item(keyIndex, ast.InternedTerm(l.Index)),
+			item(keyDiffID, b.str(l.DiffID)),
+			item(keyDigest, b.omit(l.Digest)),
+			item(keySize, size),
+			item(keyCreatedBy, b.omit(l.CreatedBy)),
 		)
 	}
 	var sig *ast.Term
 	if s := im.Signature; s != nil {
 		sig = obj(
-			item("required", ast.BooleanTerm(s.Required)),
-			item("verified", ast.BooleanTerm(s.Verified)),
-			item("key", omit(s.Key)),
-			item("error", omit(s.Error)),
+			item(keyRequired, ast.InternedTerm(s.Required)),
+			item(keyVerified, ast.InternedTerm(s.Verified)),
+			item(keyKey, b.omit(s.Key)),
+			item(keyError, b.omit(s.Error)),
 		)
 	}
 	return obj(
-		item("signature", sig),
-		item("name", str(im.Name)),
-		item("digest", omit(im.Digest)),
-		item("platform", omit(im.Platform)),
-		item("layers", nullOr(im.Layers == nil, ast.ArrayTerm(layers...))),
+		item(keySignature, sig),
+		item(keyName, b.str(im.Name)),
+		item(keyDigest, b.omit(im.Digest)),
+		item(keyPlatform, b.omit(im.Platform)),
+		item(keyLayers, nullOr(im.Layers == nil, ast.ArrayTerm(layers...))),
 	)
 }
 
@@ -122,25 +199,25 @@ func nullOr(isNil bool, t *ast.Term) *ast.Term {
 	return t
 }
 
-func (s *SBOM) term() *ast.Term {
+func (s *SBOM) term(b *builder) *ast.Term {
 	pkgs := make([]*ast.Term, len(s.Packages))
 	for i, p := range s.Packages {
 		pkgs[i] = obj(
-			item("name", str(p.Name)),
-			item("version", str(p.Version)),
-			item("ecosystem", str(p.Ecosystem)),
-			item("purl", omit(p.PURL)),
-			item("layer", omit(p.Layer)),
+			item(keyName, b.str(p.Name)),
+			item(keyVersion, b.str(p.Version)),
+			item(keyEcosystem, b.str(p.Ecosystem)),
+			item(keyPurl, b.omit(p.PURL)),
+			item(keyLayer, b.omit(p.Layer)),
 		)
 	}
 	return obj(
-		item("source", omit(s.Source)),
-		item("distro", omit(s.Distro)),
-		item("packages", nullOr(s.Packages == nil, ast.ArrayTerm(pkgs...))),
+		item(keySource, b.omit(s.Source)),
+		item(keyDistro, b.omit(s.Distro)),
+		item(keyPackages, nullOr(s.Packages == nil, ast.ArrayTerm(pkgs...))),
 	)
 }
 
-func findingsTerm(fs []Finding) *ast.Term {
+func (b *builder) findings(fs []Finding) *ast.Term {
 	if fs == nil {
 		return ast.NullTerm()
 	}
@@ -148,41 +225,41 @@ func findingsTerm(fs []Finding) *ast.Term {
 	for i := range fs {
 		f := &fs[i]
 		ts[i] = obj(
-			item("id", str(f.ID)),
-			item("aliases", nullOr(f.Aliases == nil, strs(f.Aliases))),
-			item("package", obj(
-				item("name", str(f.Package.Name)),
-				item("version", str(f.Package.Version)),
-				item("ecosystem", str(f.Package.Ecosystem)),
-				item("purl", omit(f.Package.PURL)),
+			item(keyId, ast.StringTerm(f.ID)),
+			item(keyAliases, nullOr(f.Aliases == nil, ids(f.Aliases))),
+			item(keyPackage, obj(
+				item(keyName, b.str(f.Package.Name)),
+				item(keyVersion, b.str(f.Package.Version)),
+				item(keyEcosystem, b.str(f.Package.Ecosystem)),
+				item(keyPurl, b.omit(f.Package.PURL)),
 			)),
-			item("installed", str(f.Installed)),
-			item("fixed", nullOr(f.Fixed == nil, strs(f.Fixed))),
-			item("state", str(f.State)),
-			item("severity", str(f.Severity)),
-			item("cvss", obj(
-				item("score", num(f.CVSS.Score)),
-				item("vector", str(f.CVSS.Vector)),
-				item("version", str(f.CVSS.Version)),
+			item(keyInstalled, b.str(f.Installed)),
+			item(keyFixed, nullOr(f.Fixed == nil, b.strs(f.Fixed))),
+			item(keyState, b.str(f.State)),
+			item(keySeverity, b.str(f.Severity)),
+			item(keyCvss, obj(
+				item(keyScore, num(f.CVSS.Score)),
+				item(keyVector, b.str(f.CVSS.Vector)),
+				item(keyVersion, b.str(f.CVSS.Version)),
 			)),
-			item("kev", ast.BooleanTerm(f.KEV)),
-			item("epss", num(f.EPSS)),
-			item("vex", obj(
-				item("status", str(f.VEX.Status)),
-				item("justification", str(f.VEX.Justification)),
+			item(keyKev, ast.InternedTerm(f.KEV)),
+			item(keyEpss, num(f.EPSS)),
+			item(keyVex, obj(
+				item(keyStatus, b.str(f.VEX.Status)),
+				item(keyJustification, b.str(f.VEX.Justification)),
 			)),
 		)
 	}
 	return ast.ArrayTerm(ts...)
 }
 
-func (p *Provenance) term() *ast.Term {
+func (p *Provenance) term(b *builder) *ast.Term {
 	var analyzers, plugins *ast.Term
 	if len(p.Analyzers) > 0 {
 		keys := sortedKeys(p.Analyzers)
 		o := ast.NewObjectWithCapacity(len(keys))
 		for _, k := range keys {
-			o.Insert(str(k), ast.IntNumberTerm(p.Analyzers[k]))
+			o.Insert(b.str(k), ast.InternedTerm(p.Analyzers[k]))
 		}
 		analyzers = ast.NewTerm(o)
 	}
@@ -190,7 +267,7 @@ func (p *Provenance) term() *ast.Term {
 		keys := sortedKeys(p.Plugins)
 		o := ast.NewObjectWithCapacity(len(keys))
 		for _, k := range keys {
-			o.Insert(str(k), str(p.Plugins[k]))
+			o.Insert(b.str(k), b.str(p.Plugins[k]))
 		}
 		plugins = ast.NewTerm(o)
 	}
@@ -199,13 +276,13 @@ func (p *Provenance) term() *ast.Term {
 		age = num(p.DBAgeHours)
 	}
 	return obj(
-		item("stellaVersion", omit(p.StellaVersion)),
-		item("dbVersion", omit(p.DBVersion)),
-		item("dbUpdated", omit(p.DBUpdated)),
-		item("dbAgeHours", age),
-		item("analyzers", analyzers),
-		item("plugins", plugins),
-		item("sbomSource", omit(p.SBOMSource)),
+		item(keyStellaVersion, b.omit(p.StellaVersion)),
+		item(keyDbVersion, b.omit(p.DBVersion)),
+		item(keyDbUpdated, b.omit(p.DBUpdated)),
+		item(keyDbAgeHours, age),
+		item(keyAnalyzers, analyzers),
+		item(keyPlugins, plugins),
+		item(keySbomSource, b.omit(p.SBOMSource)),
 	)
 }
 
@@ -218,17 +295,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func (s *Summary) term() *ast.Term {
+func (s *Summary) term(b *builder) *ast.Term {
 	groups := make([]*ast.Term, len(s.Groups))
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		groups[i] = obj(
-			item("severity", str(g.Severity)),
-			item("fixable", ast.BooleanTerm(g.Fixable)),
-			item("kev", ast.BooleanTerm(g.KEV)),
-			item("vex", str(g.VEX)),
-			item("state", str(g.State)),
-			item("ids", nullOr(g.IDs == nil, strs(g.IDs))),
+			item(keySeverity, b.str(g.Severity)),
+			item(keyFixable, ast.InternedTerm(g.Fixable)),
+			item(keyKev, ast.InternedTerm(g.KEV)),
+			item(keyVex, b.str(g.VEX)),
+			item(keyState, b.str(g.State)),
+			item(keyIds, nullOr(g.IDs == nil, ids(g.IDs))),
 		)
 	}
 	var aliases *ast.Term
@@ -238,13 +315,13 @@ func (s *Summary) term() *ast.Term {
 		keys := sortedKeys(s.Aliases)
 		o := ast.NewObjectWithCapacity(len(keys))
 		for _, k := range keys {
-			o.Insert(str(k), nullOr(s.Aliases[k] == nil, strs(s.Aliases[k])))
+			o.Insert(ast.StringTerm(k), nullOr(s.Aliases[k] == nil, ids(s.Aliases[k])))
 		}
 		aliases = ast.NewTerm(o)
 	}
 	return obj(
-		item("findings", ast.IntNumberTerm(s.Findings)),
-		item("groups", nullOr(s.Groups == nil, ast.ArrayTerm(groups...))),
-		item("aliases", aliases),
+		item(keyFindings, ast.InternedTerm(s.Findings)),
+		item(keyGroups, nullOr(s.Groups == nil, ast.ArrayTerm(groups...))),
+		item(keyAliases, aliases),
 	)
 }

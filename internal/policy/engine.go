@@ -50,6 +50,9 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock waivers are judged by; nil means time.Now.
 	Now func() time.Time
+	// MaxMemory bounds the heap growth during one evaluation; 0 means
+	// DefaultMaxMemory.
+	MaxMemory int64
 }
 
 // Engine evaluates the prepared decision query in-process. It is safe for
@@ -60,6 +63,7 @@ type Engine struct {
 	query     rego.PreparedEvalQuery
 	reads     map[string]bool // the input's parts the rules read; nil: all
 	timeout   time.Duration
+	maxMemory int64
 	now       func() time.Time
 }
 
@@ -129,6 +133,9 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
+	if e.maxMemory = opts.MaxMemory; e.maxMemory <= 0 {
+		e.maxMemory = DefaultMaxMemory
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -155,8 +162,13 @@ func (e *Engine) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 func (e *Engine) evaluateValue(ctx context.Context, in *Input, v ast.Value) (*Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
+	ctx, stop := watchHeap(ctx, e.maxMemory)
+	defer stop()
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v), rego.EvalTime(e.now()), rego.EvalGenerateJSON(rawValue))
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrMemory) {
+			return nil, fmt.Errorf("policy evaluation for %s stopped: %w", in.Image.Name, cause)
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("policy evaluation for %s stopped after %s (a rule does not finish in time; check loops over large ranges): %w", in.Image.Name, e.timeout, ctx.Err())
 		}

@@ -209,6 +209,7 @@ func TestLoadErrors(t *testing.T) {
 		{"http.send refused", map[string]string{"net.rego": "package a\n\ndeny contains msg if {\n\tr := http.send({\"method\": \"GET\", \"url\": \"http://127.0.0.1:1/\"})\n\tmsg := r.body\n}\n"}, "net.rego", 4, "http.send"},
 		{"opa.runtime refused (environment)", map[string]string{"env.rego": "package a\n\nwarn contains msg if {\n\tmsg := opa.runtime().env.HOME\n}\n"}, "env.rego", 4, "opa.runtime"},
 		{"dns refused", map[string]string{"dns.rego": "package a\n\nwarn contains msg if {\n\tmsg := net.lookup_ip_addr(\"example.com\")\n}\n"}, "dns.rego", 4, "net.lookup_ip_addr"},
+		{"template refused (unbounded output)", map[string]string{"t.rego": "package a\n\nwarn contains msg if {\n\tmsg := strings.render_template(\"{{range $.a}}{{range $.a}}x{{end}}{{end}}\", {\"a\": [1, 2]})\n}\n"}, "t.rego", 4, "strings.render_template"},
 		{"reserved package", map[string]string{"x.rego": "package stella.decision\n\nfoo := 1\n"}, "x.rego", 1, "reserved"},
 		{"recursion", map[string]string{"r.rego": "package a\n\np if q\n\nq if p\n"}, "r.rego", 3, "rego_recursion_error"},
 		{"bad data", map[string]string{"d.json": "{\"a\": "}, "d.json", 0, "data"},

@@ -68,6 +68,11 @@ var guarded = map[string]func(ops []*ast.Term) error{
 		}
 		return size(int64(len(s)) + n*int64(len(stringOf(ops[2]))))
 	},
+	ast.RegexReplace.Name: func(ops []*ast.Term) error {
+		// A pattern may match at every position, an empty one included.
+		s := int64(len(stringOf(ops[0])))
+		return size(s + (s+1)*int64(len(stringOf(ops[2]))))
+	},
 	ast.NumbersRange.Name: func(ops []*ast.Term) error {
 		return elems(rangeLen(ops[0], ops[1], nil))
 	},

@@ -35,6 +35,7 @@ func TestEvaluationMemory(t *testing.T) {
 		{"concat doubling", doubling(40), "concat: the result would be"},
 		{"sprintf padding", "package hostile\n\ndeny contains m if {\n\tm := sprintf(\"" + strings.Repeat("%0900000d", 20) + "\", [" + strings.Repeat("1, ", 19) + "1])\n}\n", "sprintf: the result would be"},
 		{"replace amplification", "package hostile\n\ndeny contains \"big\" if {\n\ta := replace(\"" + strings.Repeat("x", 1000) + "\", \"x\", \"" + strings.Repeat("y", 1000) + "\")\n\tb := replace(a, \"y\", \"" + strings.Repeat("z", 1000) + "\")\n\tcount(b) > 0\n}\n", "replace: the result would be"},
+		{"regex amplification", "package hostile\n\ndeny contains m if {\n\tm := regex.replace(\"" + strings.Repeat("x", 10000) + "\", \"\", \"" + strings.Repeat("y", 2000) + "\")\n}\n", "regex.replace: the result would be"},
 		{"huge range", "package hostile\n\ndeny contains \"big\" if {\n\tcount(numbers.range(1, 1000000000000)) > 0\n}\n", "numbers.range: the result would have"},
 		{"growth step by step", "package hostile\n\nbig := numbers.range(1, 1000000)\n\ndeny contains \"big\" if {\n\txs := [y | some i in numbers.range(1, 100000); y := array.concat(big, [i])]\n\tcount(xs) > 0\n}\n", "the heap grew by"},
 	}

@@ -66,6 +66,8 @@ type serveFlags struct {
 	admissionFailOpen        bool
 	core                     coreFlags
 	sinks                    sinkFlags
+	operatorTenant           string
+	policyUpload             string
 }
 
 func newServeCmd() *cobra.Command {
@@ -107,6 +109,8 @@ carries the tenant and role (admin, scanner, viewer) claims.`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fl.DurationVar(&f.admissionTimeout, "admission-timeout", admission.DefaultTimeout, "bound on one admission request at /api/admission")
 	fl.BoolVar(&f.admissionFailOpen, "admission-fail-open", false, "admit workloads whose images could not be decided in time (default: deny them)")
+	fl.StringVar(&f.operatorTenant, "operator-tenant", "", "tenant whose admins manage every tenant (quotas, disabled) and upload policies in the web UI")
+	fl.StringVar(&f.policyUpload, "policy-upload-dir", "", "directory receiving the policies uploaded in the web UI (POST /api/policies); in force like a --policy directory")
 	f.core.add(fl)
 	f.sinks.add(fl)
 	return cmd
@@ -157,6 +161,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		quota.Counter = c
 	}
 
+	if err := f.addUploadDir(); err != nil {
+		return err
+	}
 	scanner, closeCore, err := f.core.open(cmd)
 	if err != nil {
 		return err
@@ -176,7 +183,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	hub := events.NewHub()
 	srv, err := server.New(server.Config{Store: st, Queue: jobs.q, Core: scanner, Auth: auth, Quota: quota,
 		Hub: hub, Publisher: jobs.publisher(hub), Admission: adm, Version: version, Logger: slog.Default(),
-		Admin: adminOf(scanner, f.core.dirs), UI: webUI()})
+		Admin: adminOf(scanner, f), UI: webUI()})
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -433,13 +440,47 @@ func openStore(url, data string) (store.Store, error) {
 	return nil, withCode(exitUsage, fmt.Errorf("--store %q: want sqlite (default) or mongodb://…", redact(url)))
 }
 
+// addUploadDir makes --policy-upload-dir one of the policy directories
+// in force.
+func (f *serveFlags) addUploadDir() error {
+	if f.policyUpload == "" {
+		return nil
+	}
+	if f.core.opaURL != "" {
+		return withCode(exitUsage, errors.New("--policy-upload-dir and --opa-url exclude each other: the OPA server holds the bundle (write it with `stella policy bundle`)"))
+	}
+	if f.operatorTenant == "" {
+		slog.Warn("--policy-upload-dir without --operator-tenant: nobody may upload policies", "dir", f.policyUpload)
+	}
+	if f.core.coreAddr != "" {
+		slog.Warn("--policy-upload-dir with --core-addr: uploads are written here, and the remote core applies them only if its --policy names the same directory, from its next start", "dir", f.policyUpload)
+	}
+	if err := os.MkdirAll(f.policyUpload, 0o755); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--policy-upload-dir: %w", err))
+	}
+	f.core.dirs = append(f.core.dirs, f.policyUpload)
+	return nil
+}
+
 // adminOf exposes the in-process core's plug-ins and feeds to the admin
 // pages (a remote core's are not visible from the gateway).
-func adminOf(s core.Scanner, policyDirs []string) server.Admin {
-	a := server.Admin{PolicyDirs: policyDirs}
+func adminOf(s core.Scanner, f *serveFlags) server.Admin {
+	a := server.Admin{PolicyDirs: f.core.dirs, OperatorTenant: f.operatorTenant, PolicyUploadDir: f.policyUpload}
 	l, ok := s.(*core.Local)
 	if !ok {
 		return a
+	}
+	// Uploaded policies decide this process's next scans at once (other
+	// processes' from their next start).
+	if eng, ok := l.Policy.(*policy.Engine); ok && f.policyUpload != "" {
+		dirs := f.core.dirs
+		if l.Plugins != nil {
+			if d := l.Plugins.RegoDir(); d != "" {
+				dirs = append(dirs[:len(dirs):len(dirs)], d)
+			}
+		}
+		rp := server.NewReloadablePolicy(eng, policy.Options{Dirs: dirs})
+		l.Policy, a.PolicyReload = rp, rp.Reload
 	}
 	if l.Plugins != nil {
 		a.Plugins = func() []server.PluginInfo {

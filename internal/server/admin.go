@@ -44,6 +44,18 @@ type Admin struct {
 	FeedSync func(ctx context.Context) error
 	// PolicyDirs are the organisation policy directories in force.
 	PolicyDirs []string
+	// PolicyUploadDir receives the policies uploaded at POST
+	// /api/policies (compile-checked with the others, written atomically);
+	// it should be one of PolicyDirs. "" refuses uploads (501).
+	PolicyUploadDir string
+	// PolicyReload, when set, is called after an upload or a deletion so
+	// that scans use the new policy at once; else it applies from the
+	// next start.
+	PolicyReload func(ctx context.Context) error
+	// OperatorTenant names the tenant whose admins run the server: they
+	// see and configure every tenant (quotas, disabled) and upload
+	// policies, which apply to every tenant. "" means nobody may.
+	OperatorTenant string
 }
 
 // adminRoutes are the operations the web UI's dashboard and admin pages
@@ -57,9 +69,14 @@ func (s *Server) adminRoutes() []route {
 		{"GET", "/api/feeds", RoleViewer, s.feeds},
 		{"POST", "/api/feeds/sync", RoleAdmin, s.feedSync},
 		{"GET", "/api/policies", RoleViewer, s.policies},
+		{"POST", "/api/policies", RoleAdmin, s.uploadPolicy},
+		{"DELETE", "/api/policies/{name}", RoleAdmin, s.deletePolicy},
 		{"POST", "/api/policies/test", RoleScanner, s.policyTest},
 		{"GET", "/api/users", RoleAdmin, s.users},
+		{"PUT", "/api/users/{subject}", RoleAdmin, s.putUser},
+		{"DELETE", "/api/users/{subject}", RoleAdmin, s.deleteUser},
 		{"GET", "/api/tenants", RoleAdmin, s.tenants},
+		{"PUT", "/api/tenants/{name}", RoleAdmin, s.putTenant},
 		{"GET", "/api/quotas", RoleViewer, s.quotaUsage},
 	}
 }
@@ -73,13 +90,19 @@ var reportTypes = map[string]string{
 	"cyclonedx-json": "application/vnd.cyclonedx+json", "spdx-json": "application/spdx+json",
 }
 
+// reportAliases are the short names of the SBOM formats.
+var reportAliases = map[string]string{"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
+
 // getReport renders a done scan's result: SARIF, HTML, CycloneDX (with
 // vulnerabilities), SPDX or JSON, as a download.
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request, p *Principal) {
 	format := r.URL.Query().Get("format")
+	if f, ok := reportAliases[format]; ok {
+		format = f
+	}
 	ct, ok := reportTypes[format]
 	if !ok {
-		s.requestFailed(w, badRequest("format=%q: want sarif, html, cyclonedx-json, spdx-json or json", format))
+		s.requestFailed(w, badRequest("format=%q: want sarif, html, cyclonedx, spdx or json", format))
 		return
 	}
 	sc := s.scanOf(w, r, p)
@@ -265,31 +288,6 @@ func (s *Server) feedSync(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	s.feeds(w, r, nil)
 }
 
-// PolicyFile is one organisation policy file in force.
-type PolicyFile struct {
-	Path   string `json:"path"`
-	Source string `json:"source"`
-}
-
-const maxPolicyView = 256 << 10
-
-func (s *Server) policies(w http.ResponseWriter, _ *http.Request, _ *Principal) {
-	out := []PolicyFile{}
-	for _, d := range s.cfg.Admin.PolicyDirs {
-		_ = filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".rego") || len(out) >= 200 {
-				return nil
-			}
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.Size() <= maxPolicyView {
-				b, _ := os.ReadFile(p)
-				out = append(out, PolicyFile{Path: p, Source: string(b)})
-			}
-			return nil
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"policies": out, "builtin": "the default bundle (fail on fixable critical/high and KEV, warn on unfixed)"})
-}
-
 // PolicyTest is the body of POST /api/policies/test.
 type PolicyTest struct {
 	ScanID string `json:"scanId"`
@@ -323,7 +321,7 @@ func (s *Server) policyTest(w http.ResponseWriter, r *http.Request, p *Principal
 		writeError(w, http.StatusConflict, "scan %s is %s: test a policy on a done scan", sc.ID, sc.State)
 		return
 	}
-	dirs := append([]string(nil), s.cfg.Admin.PolicyDirs...)
+	dirs := s.policyDirs()
 	if strings.TrimSpace(req.Module) != "" {
 		tmp, err := os.MkdirTemp("", "stella-policy-test-")
 		if err != nil {
@@ -353,43 +351,6 @@ func (s *Server) policyTest(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, dec)
 }
 
-// User is a subject seen in the tenant's API tokens, with its roles.
-type User struct {
-	Subject string   `json:"subject"`
-	Roles   []string `json:"roles"`
-	Tokens  int      `json:"tokens"`
-}
-
-func (s *Server) users(w http.ResponseWriter, r *http.Request, p *Principal) {
-	toks, err := s.cfg.Store.ListTokens(r.Context(), p.Tenant)
-	if err != nil {
-		s.requestFailed(w, err)
-		return
-	}
-	by := map[string]*User{}
-	for _, t := range toks {
-		if t.RevokedAt != nil {
-			continue
-		}
-		u := by[t.Subject]
-		if u == nil {
-			u = &User{Subject: t.Subject}
-			by[t.Subject] = u
-		}
-		u.Tokens++
-		if !contains(u.Roles, t.Role) {
-			u.Roles = append(u.Roles, t.Role)
-		}
-	}
-	out := []User{}
-	for _, u := range by {
-		sort.Strings(u.Roles)
-		out = append(out, *u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Subject < out[j].Subject })
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "note": "users and roles come from the identity provider's JWT claims; this lists those holding API tokens"})
-}
-
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
@@ -397,44 +358,4 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// tenants lists the caller's own tenant: a tenant never sees another.
-func (s *Server) tenants(w http.ResponseWriter, r *http.Request, p *Principal) {
-	toks, err := s.cfg.Store.ListTokens(r.Context(), p.Tenant)
-	if err != nil {
-		s.requestFailed(w, err)
-		return
-	}
-	scans, _, err := s.cfg.Store.ListScans(r.Context(), store.ScanFilter{Tenant: p.Tenant, Limit: 1})
-	if err != nil {
-		s.requestFailed(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tenants": []map[string]any{{"name": p.Tenant, "tokens": len(toks), "hasScans": len(scans) > 0}}})
-}
-
-// quotaUsage reports the tenant's limits and today's scans.
-func (s *Server) quotaUsage(w http.ResponseWriter, r *http.Request, p *Principal) {
-	today := s.cfg.Now().UTC().Truncate(24 * time.Hour)
-	n := 0
-	cursor := ""
-	for n < 100000 {
-		scans, next, err := s.cfg.Store.ListScans(r.Context(), store.ScanFilter{Tenant: p.Tenant, Since: today, Limit: 500, Cursor: cursor})
-		if err != nil {
-			s.requestFailed(w, err)
-			return
-		}
-		n += len(scans)
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"tenant":            p.Tenant,
-		"requestsPerMinute": s.cfg.Quota.RequestsPerMinute,
-		"scansPerDay":       s.cfg.Quota.ScansPerDay,
-		"scansToday":        n,
-	})
 }

@@ -135,28 +135,40 @@ func retrySeconds(d time.Duration) int64 {
 type quotas struct {
 	cfg QuotaConfig
 	now func() time.Time
+	// limits, when set, gives a tenant's limits in force (its stored
+	// overrides, else cfg's).
+	limits func(ctx context.Context, tenant string) (requestsPerMinute, scansPerDay int)
+}
+
+func (q *quotas) limitsOf(ctx context.Context, tenant string) (requestsPerMinute, scansPerDay int) {
+	if q.limits == nil {
+		return q.cfg.RequestsPerMinute, q.cfg.ScansPerDay
+	}
+	return q.limits(ctx, tenant)
 }
 
 // request counts one API request of tenant in the current minute.
 func (q *quotas) request(ctx context.Context, tenant string) error {
-	if q.cfg.RequestsPerMinute <= 0 {
+	limit, _ := q.limitsOf(ctx, tenant)
+	if limit <= 0 {
 		return nil
 	}
 	now := q.now().UTC()
 	key := fmt.Sprintf("rate:%s:%d", tenant, now.Unix()/60)
 	window := time.Minute - time.Duration(now.Unix()%60)*time.Second
-	return q.take(ctx, key, window, q.cfg.RequestsPerMinute, "request rate (per minute)")
+	return q.take(ctx, key, window, limit, "request rate (per minute)")
 }
 
 // scan counts one scan of tenant in the current UTC day.
 func (q *quotas) scan(ctx context.Context, tenant string) error {
-	if q.cfg.ScansPerDay <= 0 {
+	_, limit := q.limitsOf(ctx, tenant)
+	if limit <= 0 {
 		return nil
 	}
 	now := q.now().UTC()
 	day := now.Truncate(24 * time.Hour)
 	key := fmt.Sprintf("scans:%s:%s", tenant, day.Format("2006-01-02"))
-	return q.take(ctx, key, day.Add(24*time.Hour).Sub(now), q.cfg.ScansPerDay, "daily scan")
+	return q.take(ctx, key, day.Add(24*time.Hour).Sub(now), limit, "daily scan")
 }
 
 func (q *quotas) take(ctx context.Context, key string, window time.Duration, limit int, what string) error {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stella-scan/stella/internal/core"
@@ -68,6 +69,12 @@ type Server struct {
 	store   *events.Store
 	log     *slog.Logger
 	handler http.Handler
+	// acct is the store's tenants and users behind a short cache (nil
+	// when the store keeps none).
+	acct *accountCache
+	// policyMu serialises policy uploads and deletions: each checks the
+	// set it leaves in force, so two must not interleave.
+	policyMu sync.Mutex
 }
 
 // New checks cfg and builds the gateway.
@@ -97,8 +104,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Publisher == nil {
 		cfg.Publisher = cfg.Hub
 	}
-	s := &Server{cfg: cfg, auth: a, quotas: &quotas{cfg: cfg.Quota, now: cfg.Now}, hub: cfg.Hub, pub: cfg.Publisher, metrics: newMetrics(), log: cfg.Logger}
+	s := &Server{cfg: cfg, auth: a, quotas: &quotas{cfg: cfg.Quota, now: cfg.Now}, hub: cfg.Hub, pub: cfg.Publisher, metrics: newMetrics(), log: cfg.Logger,
+		acct: newAccountCache(cfg.Store, accountTTL)}
 	cfg.Hub.Observe(s.metrics.observeEvent)
+	s.quotas.limits = s.tenantLimits
 	s.store = &events.Store{Store: cfg.Store, Pub: s.pub}
 	s.handler = s.routes()
 	return s, nil
@@ -201,6 +210,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		p, err := s.auth.authenticate(r.Context(), r)
+		if err == nil {
+			p, err = s.checkAccount(r.Context(), p)
+		}
 		if err != nil {
 			var ae *authError
 			if errors.As(err, &ae) {

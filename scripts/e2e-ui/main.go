@@ -55,7 +55,8 @@ func main() {
 	addr := l.Addr().String()
 	l.Close()
 	serve := exec.Command(*stella, "serve", "--addr", addr, "--data", filepath.Join(tmp, "data"), "--db", db,
-		"--jwt-issuer", "https://idp.e2e", "--jwt-audience", "stella", "--cache", filepath.Join(tmp, "cache"), "--plugin-dir", filepath.Join(tmp, "plugins"))
+		"--jwt-issuer", "https://idp.e2e", "--jwt-audience", "stella", "--cache", filepath.Join(tmp, "cache"), "--plugin-dir", filepath.Join(tmp, "plugins"),
+		"--operator-tenant", "shop", "--policy-upload-dir", filepath.Join(tmp, "policies"))
 	serve.Env = append(os.Environ(), "STELLA_JWT_SECRET="+secret)
 	stderr, _ := serve.StderrPipe()
 	if err := serve.Start(); err != nil {
@@ -90,7 +91,7 @@ func main() {
 	abs, _ := filepath.Abs(*shots)
 	node := exec.Command("node", "e2e/run.mjs")
 	node.Dir = "web"
-	node.Env = append(os.Environ(), "STELLA_URL=http://"+addr, "STELLA_TOKEN="+tok, "STELLA_IMAGE="+image, "STELLA_SCREENSHOTS="+abs)
+	node.Env = append(os.Environ(), "STELLA_URL=http://"+addr, "STELLA_TOKEN="+tok, "STELLA_IMAGE="+image, "STELLA_SCREENSHOTS="+abs, "STELLA_OPERATOR=1")
 	node.Stdout, node.Stderr = os.Stdout, os.Stderr
 	if err := node.Run(); err != nil {
 		log.Fatalf("browser tests failed: %v", err)

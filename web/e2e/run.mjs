@@ -12,6 +12,9 @@ import assert from 'node:assert/strict';
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
 const { STELLA_URL: base, STELLA_TOKEN: token, STELLA_IMAGE: image, STELLA_SCREENSHOTS: shots } = process.env;
+// Set when the server runs with --operator-tenant (the token's tenant) and
+// --policy-upload-dir: the tenant settings and policy uploads are tested.
+const operator = process.env.STELLA_OPERATOR === '1';
 assert.ok(base && token && image && shots, 'run through scripts/e2e-ui (make test-ui)');
 mkdirSync(shots, { recursive: true });
 
@@ -110,19 +113,74 @@ try {
   await page.getByRole('region', { name: 'Most vulnerable images' }).getByRole('link', { name: image }).waitFor();
   await check('dashboard');
 
-  // Admin: create and revoke a token; test a policy against the scan.
+  // Admin: create and revoke a token.
   await page.getByRole('link', { name: 'Admin' }).click();
-  await page.getByLabel('Name', { exact: true }).fill('ci-pipeline');
-  await page.getByLabel('Role').selectOption('scanner');
+  await page.getByLabel('Token name').fill('ci-pipeline');
+  await page.getByLabel('Token role').selectOption('scanner');
   await page.getByRole('button', { name: 'Create token' }).click();
   const secret = await page.locator('[data-test=secret]').innerText();
   assert.match(secret, /^stl_/, 'the new token is shown once');
   const row = page.locator('[data-token="ci-pipeline"]');
   await row.getByText('active').waitFor();
+
+  // Users and roles: add a viewer, promote, disable, then delete.
+  const bob = page.locator('[data-user="bob@example.com"]');
+  const usersStatus = page.locator('[data-test=users-status]');
+  await page.getByLabel('Subject', { exact: true }).fill('bob@example.com');
+  await page.getByLabel('Display name', { exact: true }).fill('Bob');
+  await page.getByLabel('User role').selectOption('viewer');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await usersStatus.filter({ hasText: 'Saved bob@example.com: viewer' }).waitFor();
+  assert.equal(await bob.getByLabel('Role of bob@example.com').inputValue(), 'viewer');
+  await bob.getByLabel('Role of bob@example.com').selectOption('scanner');
+  await bob.getByLabel('Disable bob@example.com').check();
+  await bob.getByRole('button', { name: 'Save bob@example.com' }).click();
+  await usersStatus.filter({ hasText: 'Saved bob@example.com: scanner, disabled' }).waitFor();
+  assert.ok(await bob.getByLabel('Disable bob@example.com').isChecked(), 'bob is disabled');
+  // Signing in as ada@example.com: she may not demote herself.
+  const ada = page.locator('[data-user="ada@example.com"]');
+  await ada.getByLabel('Role of ada@example.com').selectOption('viewer');
+  await ada.getByRole('button', { name: 'Save ada@example.com' }).click();
+  await usersStatus.filter({ hasText: 'may not demote or disable yourself' }).waitFor();
+  assert.ok(errors.length === 1 && errors[0].includes('409'), `only the expected 409 was logged: ${errors}`);
+  errors.length = 0;
+
+  // Tenants and quotas.
+  await page.locator('[data-tenant="shop"]').waitFor();
+  if (operator) {
+    await page.getByLabel('Tenant name').fill('globex');
+    await page.getByLabel('Scans per day (0: server default)').fill('5');
+    await page.getByRole('button', { name: 'Save tenant' }).click();
+    await page.locator('[data-test=tenants-status]', { hasText: 'Saved tenant globex: 5 scans per day' }).waitFor();
+    await page.locator('[data-tenant="globex"]', { hasText: '0 / 5' }).waitFor();
+  } else {
+    await page.getByText('managed by the admins of the operator tenant').waitFor();
+  }
+
+  // Policies: test a candidate against the scan; upload, test, delete.
   await page.getByLabel('Scan id to test against').fill(scanId);
   await page.getByRole('button', { name: 'Test' }).click();
   await page.locator('[data-test=policy-result]', { hasText: 'verdict: fail' }).waitFor();
+  if (operator) {
+    await page.getByLabel('Candidate Rego module').fill('package org.shop\n\nimport rego.v1\n\ndeny contains "no shop images" if contains(input.image.name, "/shop/")\n');
+    await page.getByLabel('File name').fill('no-shop.rego');
+    await page.getByRole('button', { name: 'Upload policy' }).click();
+    await page.locator('[data-test=policy-result]', { hasText: 'Uploaded no-shop.rego' }).waitFor();
+    await page.locator('[data-policy="no-shop.rego"]').waitFor();
+    // In force: a test with an empty candidate shows its reason.
+    await page.getByLabel('Candidate Rego module').fill('');
+    await page.getByRole('button', { name: 'Test' }).click();
+    await page.locator('[data-test=policy-result]', { hasText: 'no shop images' }).waitFor();
+  } else {
+    await page.getByText('admins of the operator tenant upload them').waitFor();
+  }
   await check('admin');
+  if (operator) {
+    await page.getByRole('button', { name: 'Delete policy no-shop.rego' }).click();
+    await page.locator('[data-policy="no-shop.rego"]').waitFor({ state: 'detached' });
+  }
+  await bob.getByRole('button', { name: 'Delete user bob@example.com' }).click();
+  await bob.waitFor({ state: 'detached' });
   await row.getByRole('button', { name: 'Revoke token ci-pipeline' }).click();
   await row.getByText('revoked').waitFor();
 

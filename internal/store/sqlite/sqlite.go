@@ -88,6 +88,8 @@ var migrations = []string{
 		revoked_at INTEGER
 	);
 	CREATE INDEX tokens_tenant ON tokens(tenant, created_at);`,
+	// 2: tenants and users (store.Accounts, accounts.go).
+	accountsSchema,
 }
 
 // Store is the SQLite store. It is safe for concurrent use, also by

@@ -42,7 +42,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer st.Close()
-	if v, err := st.SchemaVersion(t.Context()); err != nil || v != 1 {
+	if v, err := st.SchemaVersion(t.Context()); err != nil || v != 2 {
 		t.Fatalf("schema version = %d, %v", v, err)
 	}
 	got, err := st.GetScan(t.Context(), "acme", "s1")

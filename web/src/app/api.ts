@@ -54,6 +54,18 @@ export interface DashboardData {
 export interface Feed { name: string; lastSync: string; records: number; ageHours: number }
 export interface Token { id: string; name: string; role: string; subject: string; createdAt: string; expiresAt?: string; revokedAt?: string }
 export interface PluginInfo { file: string; name: string; kind: string; version: string; sha256: string; state: string; error?: string }
+export interface User { subject: string; name?: string; role?: string; roles: string[]; tokens: number; disabled: boolean; managed: boolean }
+export interface UserList { users: User[]; managed: boolean; note: string }
+export interface UserUpdate { role: string; name?: string; disabled?: boolean }
+export interface TenantInfo {
+  name: string; displayName?: string; disabled: boolean; stored: boolean;
+  scansPerDayOverride: number; requestsPerMinuteOverride: number; scansPerDay: number; requestsPerMinute: number;
+  scansToday: number; tokens: number; users: number;
+}
+export interface TenantUpdate { displayName?: string; scansPerDay?: number; requestsPerMinute?: number; disabled?: boolean }
+export interface Quota { tenant: string; requestsPerMinute: number; scansPerDay: number; scansToday: number; overridden: boolean }
+export interface PolicyFile { path: string; name: string; source: string; uploaded: boolean }
+export interface PolicyList { policies: PolicyFile[]; builtin: string; uploadable: boolean }
 
 @Injectable({ providedIn: 'root' })
 export class Api {
@@ -70,13 +82,22 @@ export class Api {
     return this.http.post<{ token: Token; secret: string }>('/api/tokens', { name, role });
   }
   revokeToken(id: string): Observable<unknown> { return this.http.delete(`/api/tokens/${encodeURIComponent(id)}`); }
-  users(): Observable<{ users: { subject: string; roles: string[]; tokens: number }[] }> { return this.http.get<any>('/api/users'); }
-  tenants(): Observable<{ tenants: { name: string; tokens: number }[] }> { return this.http.get<any>('/api/tenants'); }
-  quotas(): Observable<{ tenant: string; requestsPerMinute: number; scansPerDay: number; scansToday: number }> { return this.http.get<any>('/api/quotas'); }
+  users(): Observable<UserList> { return this.http.get<UserList>('/api/users'); }
+  putUser(subject: string, u: UserUpdate): Observable<{ user: User; revoked: number }> {
+    return this.http.put<{ user: User; revoked: number }>(`/api/users/${encodeURIComponent(subject)}`, u);
+  }
+  deleteUser(subject: string): Observable<unknown> { return this.http.delete(`/api/users/${encodeURIComponent(subject)}`); }
+  tenants(): Observable<{ tenants: TenantInfo[]; operator: boolean; editable: boolean }> { return this.http.get<any>('/api/tenants'); }
+  putTenant(name: string, t: TenantUpdate): Observable<TenantInfo> { return this.http.put<TenantInfo>(`/api/tenants/${encodeURIComponent(name)}`, t); }
+  quotas(): Observable<Quota> { return this.http.get<Quota>('/api/quotas'); }
   plugins(): Observable<{ plugins: PluginInfo[] }> { return this.http.get<any>('/api/plugins'); }
   feeds(): Observable<{ feeds: Feed[]; syncAvailable: boolean }> { return this.http.get<any>('/api/feeds'); }
   syncFeeds(): Observable<unknown> { return this.http.post('/api/feeds/sync', {}); }
-  policies(): Observable<{ policies: { path: string; source: string }[]; builtin: string }> { return this.http.get<any>('/api/policies'); }
+  policies(): Observable<PolicyList> { return this.http.get<PolicyList>('/api/policies'); }
+  uploadPolicy(name: string, module: string): Observable<{ path: string; reloaded: boolean }> {
+    return this.http.post<{ path: string; reloaded: boolean }>('/api/policies', { name, module });
+  }
+  deletePolicy(name: string): Observable<unknown> { return this.http.delete(`/api/policies/${encodeURIComponent(name)}`); }
   testPolicy(scanId: string, module: string): Observable<any> { return this.http.post('/api/policies/test', { scanId, module }); }
 }
 
@@ -95,6 +116,13 @@ export function scanEvents(onEvent: (e: { type: string; scanId: string; state: s
   };
   open();
   return () => { closed = true; ws?.close(); };
+}
+
+/** The message of an API error answer. */
+export function errorText(e: any): string {
+  const b = e?.error;
+  if (b?.problems) return `${b.error}:\n${b.problems.join('\n')}`;
+  return b?.error ?? e?.message ?? 'Request failed.';
 }
 
 export const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -79,11 +80,43 @@ func decodeDecision(v ast.Value) (*Decision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy decision: a waiver: %w", err)
 	}
+	d.Deny, d.Warn = mergeReasons(d.Deny), mergeReasons(d.Warn)
 	d.normalize()
 	for _, rs := range [][]Reason{d.Deny, d.Warn, d.Waived} {
 		sortReasons(rs)
 	}
 	return d, nil
+}
+
+// mergeReasons makes one reason of the messages of one rule that say the
+// same thing (message and details) about different findings, citing all
+// of them: the built-in rules give a message per group of findings, and
+// a decision one per severity.
+func mergeReasons(rs []Reason) []Reason {
+	out := rs[:0]
+	at := map[string]int{}
+	for _, r := range rs {
+		if r.Findings == nil {
+			out = append(out, r)
+			continue
+		}
+		details, _ := json.Marshal(r.Details) // sorted keys
+		k := strings.Join([]string{r.Policy, r.Rule, r.Msg, string(details)}, "\x00")
+		if i, ok := at[k]; ok {
+			out[i].Findings = append(out[i].Findings, r.Findings...)
+			continue
+		}
+		at[k] = len(out)
+		r.Findings = slices.Clone(r.Findings)
+		out = append(out, r)
+	}
+	for i := range out {
+		if out[i].Findings != nil {
+			slices.Sort(out[i].Findings)
+			out[i].Findings = slices.Compact(out[i].Findings)
+		}
+	}
+	return out
 }
 
 func get(o ast.Object, k string) ast.Value {

@@ -226,7 +226,7 @@ func watchHeap(ctx context.Context, max int64) (context.Context, func()) {
 				return
 			case <-t.C:
 				if grown := heapBytes() - base; grown > max {
-					cancel(fmt.Errorf("%w: the heap grew by %d MiB, more than the %d MiB allowed", ErrMemory, grown>>20, max>>20))
+					cancel(fmt.Errorf("%w: the heap grew by %.1f MiB, more than the %.1f MiB allowed", ErrMemory, mib(grown), mib(max)))
 					return
 				}
 			}
@@ -237,6 +237,8 @@ func watchHeap(ctx context.Context, max int64) (context.Context, func()) {
 		cancel(nil)
 	}
 }
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
 // heapBytes is the memory held by heap objects, live or not yet swept.
 func heapBytes() int64 {

@@ -192,9 +192,14 @@ func (e *Engine) evaluateValue(ctx context.Context, in *Input, v ast.Value) (*De
 	return d, nil
 }
 
-// summaryFallback is the one bundle rule that reads input.findings only
-// for an input without a summary, which an input Stella builds never is.
-var summaryFallback = ast.MustParseRef("data.stella.lib._summary_of_findings")
+// The bundle's summary (libSummary) reads input.findings only through its
+// fallback, for an input without a summary, which an input Stella builds
+// never is: that one dependency is not followed. Any other way to the
+// fallback (a rule naming it, or all of data.stella.lib) is.
+var (
+	libSummary      = ast.MustParseRef("data.stella.lib.summary")
+	summaryFallback = ast.MustParseRef("data.stella.lib._summary_of_findings")
+)
 
 // readsInput returns the top-level keys of input (image, findings…) that
 // the rules the decision depends on can read, or nil when one of them
@@ -210,7 +215,7 @@ func readsInput(c *ast.Compiler) map[string]bool {
 	for len(todo) > 0 {
 		r := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if seen[r] || r.Path().Equal(summaryFallback) {
+		if seen[r] {
 			continue
 		}
 		seen[r] = true
@@ -220,8 +225,9 @@ func readsInput(c *ast.Compiler) map[string]bool {
 		if r.Else != nil {
 			todo = append(todo, r.Else)
 		}
+		fromSummary := r.Path().Equal(libSummary)
 		for dep := range c.Graph.Dependencies(r) {
-			if d, ok := dep.(*ast.Rule); ok {
+			if d, ok := dep.(*ast.Rule); ok && !(fromSummary && d.Path().Equal(summaryFallback)) {
 				todo = append(todo, d)
 			}
 		}

@@ -120,6 +120,9 @@ func TestReadsInput(t *testing.T) {
 		{name: "a variable key", files: map[string]string{
 			"a.rego": "package a\n\ndeny contains k if {\n\tsome k\n\tinput[k] == null\n}\n",
 		}},
+		{name: "the whole library document", files: map[string]string{
+			"a.rego": "package a\n\nwarn contains \"keyed\" if {\n\tl := data.stella.lib\n\tcount(l._fallback_keyed) > 0\n}\n",
+		}}, // the fallback, reached here, reads the input whole
 		{name: "library findings", files: map[string]string{
 			"a.rego": "package a\n\nimport data.stella.lib\n\nwarn contains f.id if {\n\tsome f in lib.findings\n\tf.epss > 0.9\n}\n",
 		}, want: []string{"findings", "image", "summary"}},

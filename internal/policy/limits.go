@@ -39,11 +39,11 @@ var ErrMemory = errors.New("the policy used more memory than allowed")
 // bounds, so a refusal names a rule that really asked for that much.
 var guarded = map[string]func(ops []*ast.Term) error{
 	ast.Concat.Name: func(ops []*ast.Term) error {
-		return stringsSize(operandsOf(ops[1]), int64(len(stringOf(ops[0])))*int64(lenOf(ops[1])))
+		return stringsSize(ops[1], int64(len(stringOf(ops[0])))*int64(lenOf(ops[1])))
 	},
 	ast.Sprintf.Name: func(ops []*ast.Term) error {
 		f := stringOf(ops[0])
-		return stringsSize(operandsOf(ops[1]), int64(len(f))+widths(f))
+		return stringsSize(ops[1], int64(len(f))+widths(f))
 	},
 	ast.ArrayConcat.Name: func(ops []*ast.Term) error {
 		return elems(int64(lenOf(ops[0])) + int64(lenOf(ops[1])))
@@ -113,20 +113,22 @@ func elems(n int64) error {
 	return nil
 }
 
-// stringsSize checks extra plus the sizes of ts, strings by their length
-// and other values by their text.
-func stringsSize(ts []*ast.Term, extra int64) error {
+// stringsSize checks extra plus the sizes of the members of coll (an
+// array or a set), strings by their length and other values by their
+// text. It runs on every call of sprintf, so it allocates nothing for
+// strings.
+func stringsSize(coll *ast.Term, extra int64) error {
 	n := extra
-	for _, t := range ts {
+	each(coll.Value, func(t *ast.Term) {
+		if n > MaxBuiltinString {
+			return
+		}
 		if s, ok := t.Value.(ast.String); ok {
 			n += int64(len(s))
 		} else {
 			n += int64(termSize(t.Value))
 		}
-		if n > MaxBuiltinString {
-			break
-		}
-	}
+	})
 	return size(n)
 }
 
@@ -146,17 +148,6 @@ func lenOf(t *ast.Term) int {
 		return v.Len()
 	}
 	return 0
-}
-
-func operandsOf(t *ast.Term) []*ast.Term {
-	var out []*ast.Term
-	switch v := t.Value.(type) {
-	case *ast.Array:
-		v.Foreach(func(x *ast.Term) { out = append(out, x) })
-	case ast.Set:
-		v.Foreach(func(x *ast.Term) { out = append(out, x) })
-	}
-	return out
 }
 
 // widths sums the numbers in a format string: padding such as %0900d

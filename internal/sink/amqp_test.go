@@ -68,18 +68,25 @@ func (c *counting) count(id string) int {
 }
 
 // queueDepth is the number of ready messages in q.
-func queueDepth(t *testing.T, url, q string) int {
+// rawChannel is a plain client's channel on the broker, closed with the
+// test: what a test publishes or inspects outside the sink.
+func rawChannel(t *testing.T, url string) *amqp.Channel {
 	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
+	return ch
+}
+
+func queueDepth(t *testing.T, url, q string) int {
+	t.Helper()
+	st, err := rawChannel(t, url).QueueDeclarePassive(q, true, false, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +214,7 @@ func TestConsumeAcksOnlyWhenEverySinkHasIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Not a result: published raw.
-	conn, err := amqp.Dial(b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, _ := conn.Channel()
+	ch := rawChannel(t, b.URL)
 	if err := ch.PublishWithContext(t.Context(), "", q, false, false, amqp.Publishing{Body: []byte("not json")}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +253,7 @@ func TestAMQPReturnedMessage(t *testing.T) {
 	if err := a.Deliver(t.Context(), delivery("g1")); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp.Dial(b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, _ := conn.Channel()
+	ch := rawChannel(t, b.URL)
 	if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 		t.Fatal(err)
 	}
